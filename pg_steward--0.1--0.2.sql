@@ -48164,3 +48164,125 @@ BEGIN
     RETURN results;
 END
 $$;
+
+-- mig19: a SECURITY LABEL's sequence rule on a column that is no integer
+-- is refused with track_sequence's DETAIL and HINT.
+-- Refuses (42804) col of tbl as a sequence column unless it is smallint,
+-- integer or bigint, as steward.track_sequence does, with its DETAIL and
+-- HINT (C, rules_api.c).  Takes AccessShareLock on tbl.
+CREATE FUNCTION steward._check_sequence_type(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_sequence_type'
+LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION steward._check_sequence_type(regclass, name) FROM PUBLIC;
+
+-- Recreate (or, label NULL, remove) the rule of one column from its label.
+-- Called by the label provider (labels.c) as the owner of the extension's
+-- tables, after core checked that the caller owns the table; caller is the
+-- role that runs SECURITY LABEL (a state machine must be usable by it).  Validates
+-- like track_versions / track_sequence / attach_state_machine, and creates
+-- the label's state machine when this database lacks it.  42P01 for a tbl
+-- that names no relation, 42704 for a caller that names no role (a
+-- superuser's direct call: '0'::regclass, '0'::regrole).
+CREATE OR REPLACE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(tbl)
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        PERFORM steward._apply_label_version(tbl, col, typ);
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            -- track_sequence's refusal, DETAIL and HINT (mig19).
+            PERFORM steward._check_sequence_type(tbl, col);
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    -- As attach_state_machine: at most 8 state rules per table, its
+    -- ancestors' counted.  A table that stores no row (a restore labels
+    -- tables before their data) keeps the rule with the trigger's
+    -- WARNING, and refuses writes until one is detached: refused, the
+    -- restore would leave the column unchecked.
+    -- Likewise the machine's states must fit a varchar(n) column
+    -- (mach18): refused on a table that stores rows; a restore's table
+    -- keeps the rule with the merge trigger's WARNING.
+    IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
+        PERFORM steward._check_state_rule_cap(tbl, col, false);
+        PERFORM steward._check_states_fit(tbl, col, v_machine,
+                    (SELECT d.states FROM steward._state_machine_latest(v_machine) d), false);
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
+END
+$$;

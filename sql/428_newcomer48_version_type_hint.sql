@@ -68,7 +68,8 @@ SELECT * FROM n428.txt;
 CREATE TABLE n428.txt2 (id int PRIMARY KEY, version text) USING steward;
 SELECT steward.track_versions('n428.txt2', 'version');
 
--- A sequence column keeps its own rule and HINT.
+-- A sequence column keeps its own rule; its HINT changes the type as a
+-- version's does (mig19).
 CREATE TABLE n428.ev (id int PRIMARY KEY, seq numeric) USING steward;
 SELECT steward.track_sequence('n428.ev', 'seq');
 

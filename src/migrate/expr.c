@@ -803,11 +803,7 @@ steward_migration_sql(PG_FUNCTION_ARGS)
 	 * so is someone else's table (checked before it is locked).
 	 */
 	check_migration_owner(relid, "steward._migration_sql");
-	rel = try_relation_open(relid, AccessShareLock);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
+	rel = steward_open_relation_or_42P01(relid, AccessShareLock);
 	attnums = palloc(sizeof(AttrNumber) * Max(n, 1));
 	for (int k = 0; k < n; k++)
 		attnums[k] = get_attnum(relid, physical[k]);

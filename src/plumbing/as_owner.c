@@ -290,6 +290,26 @@ steward_check_relation_kind(Relation rel, int kinds, const char *what)
 }
 
 /*
+ * Open relation relid with lockmode (held to transaction end unless the
+ * caller closes it sooner), or raise 42P01 "relation with OID %u does not
+ * exist" when the OID names none (0, a dropped table's), never core's
+ * XX000 "could not open relation": for internal functions a superuser may
+ * call with any OID (review18 F2).  No kind or privilege check (see
+ * steward_open_user_relation for an entry point's).
+ */
+Relation
+steward_open_relation_or_42P01(Oid relid, LOCKMODE lockmode)
+{
+	Relation	rel = try_relation_open(relid, lockmode);
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	return rel;
+}
+
+/*
  * Open a user relation for entry point "what" with "lockmode", or fail
  * cleanly: 42P01 when the OID names no relation, 42809 when its kind is
  * not in "kinds".  When the lock has to be waited for, the relation's

@@ -50,6 +50,7 @@ extern char *steward_qualified_name(Oid relid);
 extern bool steward_relation_locked_by_me(Oid relid);
 extern Oid	steward_index_relid(Oid heaprelid, const char *indexname);
 
+extern Relation steward_open_relation_or_42P01(Oid relid, LOCKMODE lockmode);
 extern Relation steward_open_user_relation(Oid relid, LOCKMODE lockmode, int kinds,
 										   const char *what);
 extern void steward_check_relation_kind(Relation rel, int kinds, const char *what);

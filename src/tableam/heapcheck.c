@@ -44,6 +44,7 @@
 #include "utils/snapmgr.h"
 
 #include "pg_steward.h"
+#include "plumbing/as_owner.h"
 
 PG_FUNCTION_INFO_V1(steward_verify_heap);
 PG_FUNCTION_INFO_V1(steward_pgstattuple);
@@ -77,11 +78,7 @@ call_as_heap(FunctionCallInfo fcinfo, const char *library, const char *symbol,
 
 	fn = load_external_function(library, symbol, true, NULL);
 	/* an OID that names nothing (0, a dropped table) is 42P01, not XX000 */
-	rel = try_relation_open(PG_GETARG_OID(0), AccessShareLock);
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", PG_GETARG_OID(0))));
+	rel = steward_open_relation_or_42P01(PG_GETARG_OID(0), AccessShareLock);
 	if (tables_only && rel->rd_rel->relkind != RELKIND_RELATION &&
 		rel->rd_rel->relkind != RELKIND_MATVIEW &&
 		rel->rd_rel->relkind != RELKIND_TOASTVALUE)

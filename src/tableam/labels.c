@@ -310,7 +310,12 @@ steward_object_relabel(const ObjectAddress *object, const char *seclabel)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("security labels of provider \"%s\" apply to table columns only",
 						STEWARD_LABEL_PROVIDER),
-				 errdetail("They carry pg_steward's column rules, written by steward.track_versions, steward.track_sequence and steward.attach_state_machine.")));
+				 errdetail("They carry pg_steward's column rules, written by steward.track_versions, steward.track_sequence and steward.attach_state_machine."),
+				 object->classId == RelationRelationId && object->objectSubId == 0 &&
+				 get_rel_relkind(object->objectId) == RELKIND_SEQUENCE ?
+				 errhint("pg_steward's sequence rule applies to the table column that stores the sequence's values: SELECT steward.track_sequence('table', 'column');") :
+				 errhint("Label a column of a table, SECURITY LABEL FOR %s ON COLUMN table.column IS '...' (as pg_dump writes them), or call one of those functions.",
+						 STEWARD_LABEL_PROVIDER)));
 
 	/*
 	 * pg_upgrade's schema restore (binary-upgrade mode) recreates the
@@ -401,13 +406,7 @@ Datum
 steward_label_rows_stored(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = try_relation_open(relid, AccessShareLock);
-
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	relation_close(rel, NoLock);
+	relation_close(steward_open_relation_or_42P01(relid, AccessShareLock), NoLock);
 	PG_RETURN_BOOL(steward_relation_stores_rows(relid));
 }
 

@@ -30,6 +30,15 @@ AS 'MODULE_PATHNAME', 'steward_check_version_type'
 LANGUAGE C STRICT;
 REVOKE ALL ON FUNCTION steward._check_version_type(regclass, name) FROM PUBLIC;
 
+-- Refuses (42804) col of tbl as a sequence column unless it is smallint,
+-- integer or bigint, as steward.track_sequence does, with its DETAIL and
+-- HINT (C, rules_api.c).  Takes AccessShareLock on tbl.
+CREATE FUNCTION steward._check_sequence_type(tbl regclass, col name)
+RETURNS void
+AS 'MODULE_PATHNAME', 'steward_check_sequence_type'
+LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION steward._check_sequence_type(regclass, name) FROM PUBLIC;
+
 -- The checks of a version rule from a label (as steward.track_versions):
 -- the column is bigint, the table's only version column, and no row has a
 -- version below 1 or none (NULL).  Raises 42804, 42710 or 23514; the
@@ -375,8 +384,8 @@ BEGIN
         PERFORM steward._apply_label_version(tbl, col, typ);
     ELSIF v_kind = 'sequence' THEN
         IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
-            RAISE EXCEPTION 'sequence column "%" of relation "%" must be of type smallint, integer or bigint',
-                    col, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
+            -- track_sequence's refusal, DETAIL and HINT (mig19).
+            PERFORM steward._check_sequence_type(tbl, col);
         END IF;
     ELSIF v_kind = 'state' THEN
         v_machine := l->>'machine';

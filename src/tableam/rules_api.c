@@ -69,6 +69,7 @@ PG_FUNCTION_INFO_V1(steward_untrack);
 PG_FUNCTION_INFO_V1(steward_column_rules_changed);
 PG_FUNCTION_INFO_V1(steward_column_rules_truncate);
 PG_FUNCTION_INFO_V1(steward_check_version_type);
+PG_FUNCTION_INFO_V1(steward_check_sequence_type);
 PG_FUNCTION_INFO_V1(steward_partition_ancestors_sql);
 PG_FUNCTION_INFO_V1(steward_pending_detaches_sql);
 PG_FUNCTION_INFO_V1(steward_state_rule_leaves_sql);
@@ -299,6 +300,33 @@ bigint_type_hint(Relation rel, Form_pg_attribute att)
 					quote_literal_cstr(mname), quote_literal_cstr(steps.data), alter);
 }
 
+/*
+ * The HINT of a sequence column of another type than smallint, integer or
+ * bigint: one PostgreSQL assigns to bigint (numeric, real) changes its
+ * type, online, as bigint_type_hint says; another (a timestamp, text)
+ * holds no sequence number: the HINT adds a bigint column for one and
+ * tracks it.  Names are quoted where SQL needs it.
+ */
+static char *
+sequence_type_hint(Relation rel, Form_pg_attribute att)
+{
+	Oid			from = att->atttypid;
+	Oid			to = INT8OID;
+	char	   *qualname;
+	char	   *newcol;
+
+	if (can_coerce_type(1, &from, &to, COERCION_ASSIGNMENT))
+		return bigint_type_hint(rel, att);
+	qualname = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										  RelationGetRelationName(rel));
+	newcol = psprintf("%s_seq", NameStr(att->attname));
+	return psprintf("Order events by a per-entity sequence number, not by timestamps: "
+					"ALTER TABLE %s ADD COLUMN %s bigint NOT NULL DEFAULT 0; "
+					"then SELECT steward.track_sequence(%s, %s);",
+					qualname, quote_identifier(newcol),
+					quote_literal_cstr(qualname), quote_literal_cstr(newcol));
+}
+
 static void
 check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 {
@@ -320,7 +348,21 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 						NameStr(att->attname), RelationGetRelationName(rel)),
 				 errdetail("Column \"%s\" is of type %s.",
 						   NameStr(att->attname), format_type_be(typid)),
-				 errhint("Order events by a per-entity sequence number, not by timestamps.")));
+				 errhint("%s", sequence_type_hint(rel, att))));
+}
+
+/*
+ * check_column_type of column col of relation relid for a rule of kind,
+ * for the SQL checks below.  Takes AccessShareLock on relid; 42P01 for an
+ * OID naming no relation, 42703 for a missing column.
+ */
+static void
+check_rule_type(Oid relid, Name col, RuleKind kind)
+{
+	Relation	rel = steward_open_relation_or_42P01(relid, AccessShareLock);
+
+	check_column_type(rel, steward_lookup_column(rel, NameStr(*col), "track"), kind);
+	relation_close(rel, NoLock);
 }
 
 /*
@@ -336,16 +378,22 @@ check_column_type(Relation rel, Form_pg_attribute att, RuleKind kind)
 Datum
 steward_check_version_type(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Name		col = PG_GETARG_NAME(1);
-	Relation	rel = try_relation_open(relid, AccessShareLock);
+	check_rule_type(PG_GETARG_OID(0), PG_GETARG_NAME(1), RULE_VERSION);
+	PG_RETURN_VOID();
+}
 
-	if (rel == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	check_column_type(rel, steward_lookup_column(rel, NameStr(*col), "track"), RULE_VERSION);
-	relation_close(rel, NoLock);
+/*
+ * steward._check_sequence_type(tbl regclass, col name) RETURNS void: as
+ * steward._check_version_type for a sequence column (smallint, integer or
+ * bigint), with track_sequence's own message, DETAIL and HINT, so that a
+ * SECURITY LABEL's sequence rule (labels.sql) names the same next step
+ * (mig19: it was refused with no DETAIL nor HINT).  Locks and errors as
+ * steward._check_version_type.
+ */
+Datum
+steward_check_sequence_type(PG_FUNCTION_ARGS)
+{
+	check_rule_type(PG_GETARG_OID(0), PG_GETARG_NAME(1), RULE_SEQUENCE);
 	PG_RETURN_VOID();
 }
 
