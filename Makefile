@@ -67,6 +67,7 @@ OBJS = \
 	src/lifecycle/transitions.o \
 	src/lifecycle/state_counts.o \
 	src/stats/collect.o \
+	src/stats/statsfile.o \
 	src/stats/history.o \
 	src/stats/counters.o \
 	src/stats/statements.o \

@@ -8,6 +8,12 @@
  * was still a replay.  Same locking as stats/counters.c: one LWLock guards
  * hash membership, increments are atomic.
  *
+ * Like the table counters and PostgreSQL's own cumulative statistics,
+ * they survive a clean restart (pg_stat/pg_steward_idempotency.stat,
+ * through stats/statsfile.c: written after the shutdown checkpoint,
+ * loaded at the next start, discarded after a crash or an immediate
+ * stop) and go back to zero with steward.reset().
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -27,10 +33,14 @@
 #include "pg_steward.h"
 #include "idempotency/idempotency.h"
 #include "plumbing/preload.h"
+#include "stats/statsfile.h"
 
 #define IDEM_AREA		"pg_steward idempotency"	/* and its LWLock tranche */
 #define IDEM_SCOPE_BYTES	64
 #define IDEM_MAX_SCOPES		1024
+#define IDEM_DUMP_FILE		"pg_stat/pg_steward_idempotency.stat"
+#define IDEM_FILE_MAGIC		0x53544931	/* "STI1" */
+#define IDEM_FILE_LAYOUT	((uint32) (IDEM_NUM_COUNTERS | IDEM_SCOPE_BYTES << 8))
 
 typedef struct IdemKey
 {
@@ -68,10 +78,17 @@ steward_idem_stats_request_shmem(void)
 						  true);
 }
 
+static void save_idem_stats(int code, Datum arg);
+static void load_idem_stats(void);
+
+/* Whether the area existed before this process attached (EXEC_BACKEND). */
+static bool idem_area_found = false;
+
 static void
 idem_stats_init_area(void *area, bool found, LWLock *lock)
 {
 	idem_shared = (IdemShared *) area;
+	idem_area_found = found;
 	if (!found)
 		idem_shared->lock = lock;
 	idem_hash = steward_shmem_hash("pg_steward idempotency hash", IDEM_MAX_SCOPES,
@@ -88,6 +105,92 @@ void
 steward_idem_stats_init_shmem(void)
 {
 	(void) steward_shmem_init(IDEM_AREA, sizeof(IdemShared), true, idem_stats_init_area);
+
+	/* The postmaster loads the saved counts and saves them at shutdown. */
+	if (!IsUnderPostmaster)
+	{
+		if (!idem_area_found)
+			load_idem_stats();
+		on_shmem_exit(save_idem_stats, (Datum) 0);
+	}
+}
+
+/*
+ * on_shmem_exit callback of the postmaster: write every scope's counts
+ * after a clean shutdown only (stats/statsfile.c): the number of scopes,
+ * then each key and its counts.  A failure is LOGged, never raised.
+ */
+static void
+save_idem_stats(int code, Datum arg)
+{
+	StewardStatsFile sf;
+	HASH_SEQ_STATUS status;
+	IdemEntry  *entry;
+	uint32		n;
+
+	if (idem_hash == NULL ||
+		!steward_statsfile_open_write(&sf, code, IDEM_DUMP_FILE, IDEM_FILE_MAGIC,
+									  IDEM_FILE_LAYOUT))
+		return;
+	n = (uint32) hash_get_num_entries(idem_hash);
+	steward_statsfile_write(&sf, &n, sizeof(n));
+	hash_seq_init(&status, idem_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		uint64		counts[IDEM_NUM_COUNTERS];
+
+		for (int i = 0; i < IDEM_NUM_COUNTERS; i++)
+			counts[i] = pg_atomic_read_u64(&entry->counts[i]);
+		steward_statsfile_write(&sf, &entry->key, sizeof(IdemKey));
+		steward_statsfile_write(&sf, counts, sizeof(counts));
+	}
+	steward_statsfile_close_write(&sf);
+}
+
+/*
+ * At postmaster start, before any backend: load the file of the last
+ * clean shutdown, all of it or, if any part is damaged (a scope name
+ * that does not end in its field, among others), none of it (emptied
+ * by steward_idem_stats_reset, whose lock is free: nothing else runs
+ * yet).  Raises nothing.
+ */
+static void
+load_idem_stats(void)
+{
+	StewardStatsFile sf;
+	uint32		n;
+
+	if (!steward_statsfile_open_read(&sf, IDEM_DUMP_FILE, IDEM_FILE_MAGIC, IDEM_FILE_LAYOUT))
+		return;
+	if (steward_statsfile_read(&sf, &n, sizeof(n)))
+	{
+		for (uint32 i = 0; i < n; i++)
+		{
+			IdemKey		key;
+			uint64		counts[IDEM_NUM_COUNTERS];
+			IdemEntry  *entry;
+			bool		found;
+
+			if (!steward_statsfile_read(&sf, &key, sizeof(key)) ||
+				!steward_statsfile_read(&sf, counts, sizeof(counts)))
+				break;
+			if (!steward_statsfile_name_ok(key.scope, IDEM_SCOPE_BYTES))
+			{
+				steward_statsfile_damaged(&sf);
+				break;
+			}
+			if (hash_get_num_entries(idem_hash) >= IDEM_MAX_SCOPES)
+				continue;
+			entry = hash_search(idem_hash, &key, HASH_ENTER_NULL, &found);
+			if (entry == NULL)
+				continue;
+			for (int c = 0; c < IDEM_NUM_COUNTERS; c++)
+				pg_atomic_init_u64(&entry->counts[c], counts[c]);
+		}
+	}
+	/* the lock is free: nothing else runs yet */
+	if (!steward_statsfile_close_read(&sf))
+		steward_idem_stats_reset();
 }
 
 /*

@@ -24,8 +24,6 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_control.h"
-#include "common/controldata_utils.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
@@ -328,24 +326,4 @@ steward_collector(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
-}
-
-/*
- * At postmaster start: whether the statistics saved at the last shutdown
- * may be loaded (pg_control says the shutdown was clean; see collect.h).
- * Takes no lock; raises only get_controlfile's ERROR (pg_control
- * unreadable, when the server could not start anyway).
- */
-bool
-steward_saved_stats_usable(void)
-{
-	bool		crc_ok;
-	ControlFileData *control = get_controlfile(DataDir, &crc_ok);
-
-	/*
-	 * An immediate stop still lets the postmaster run its exit callbacks
-	 * (and save); only a clean shutdown may bring the numbers back.
-	 */
-	return crc_ok && (control->state == DB_SHUTDOWNED ||
-					  control->state == DB_SHUTDOWNED_IN_RECOVERY);
 }

@@ -80,17 +80,6 @@ extern int	steward_clip_len(const char *s, int len, int max_bytes);
  */
 extern bool steward_statistics_available(void);
 
-/*
- * At postmaster start: whether the statistics files saved at the last
- * shutdown may be loaded, i.e. pg_control says the cluster was shut down
- * cleanly (PostgreSQL's rule for pg_stat/pgstat.stat: an immediate stop
- * or a crash starts from zero, as the files of a stop that ran recovery
- * afterwards are stale).  Reads pg_control; takes no lock; raises only
- * get_controlfile's ERROR (pg_control unreadable: the server would not
- * start anyway).
- */
-extern bool steward_saved_stats_usable(void);
-
 extern void steward_collect_request_shmem(void);
 extern void steward_collect_init_shmem(void);
 

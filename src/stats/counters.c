@@ -44,9 +44,10 @@
  *
  * Like PostgreSQL's cumulative statistics (pg_stat/pgstat.stat), the
  * counts survive a clean shutdown: the postmaster writes them to
- * pg_stat/pg_steward_counters.stat when it exits and reads them (and
- * removes the file) at the next start if pg_control says the shutdown was
- * clean; after a crash or an immediate stop they start from zero.
+ * pg_stat/pg_steward_counters.stat when it exits after the shutdown
+ * checkpoint and reads them at the next start if that checkpoint is the
+ * last one pg_control records (statsfile.c); after a crash or an
+ * immediate stop they start from zero.
  *
  *-------------------------------------------------------------------------
  */
@@ -77,10 +78,11 @@
 #include "stats/collect.h"
 #include "stats/counters.h"
 #include "stats/history.h"
+#include "stats/statsfile.h"
 
 #define COUNTERS_AREA "pg_steward counters"	/* and its LWLock tranche */
 #define COUNTERS_DUMP_FILE "pg_stat/pg_steward_counters.stat"
-#define COUNTERS_FILE_MAGIC 0x53544331	/* "STC1" */
+#define COUNTERS_FILE_MAGIC 0x53544332	/* "STC2" */
 
 typedef struct CounterKey
 {
@@ -275,17 +277,15 @@ steward_counters_init_shmem(void)
 }
 
 /* ------------------------------------------------------------------------
- * Saving across clean restarts
+ * Saving across clean restarts (statsfile.c: when, and which file is good)
  *
- * The file: a header (magic, STEWARD_NUM_COUNTERS, STEWARD_RETIRED_DBS,
- * number of table entries, number of edges), the table entries (key and
- * counts), the edges (key and count), then the dropped-event count and
- * the retired sums and other-tables rows of every database as they are in
- * shared memory.  Entries of tables dropped while the server ran are
- * saved too: the postmaster cannot read any database's catalog, and the
- * readers skip them and making room evicts them, as before the restart.
- * A header that does not match this build's layout makes the file
- * ignored (and removed).
+ * The records: the number of table entries and of edges, the table
+ * entries (key and counts), the edges (key and count), then the
+ * dropped-event count and the retired sums and other-tables rows of every
+ * database as they are in shared memory.  Entries of tables dropped while
+ * the server ran are saved too: the postmaster cannot read any database's
+ * catalog, and the readers skip them and making room evicts them, as
+ * before the restart.
  * ------------------------------------------------------------------------
  */
 typedef struct SavedCounters
@@ -300,34 +300,32 @@ typedef struct SavedTransition
 	uint64		count;
 } SavedTransition;
 
-#define COUNTERS_HEADER_WORDS 5
+/* A build with other counters or other sizes does not read the file. */
+#define COUNTERS_FILE_LAYOUT \
+	((uint32) (STEWARD_NUM_COUNTERS | STEWARD_RETIRED_DBS << 8 | NAMEDATALEN << 16))
 
 /*
  * on_shmem_exit callback of the postmaster: write every count to the file
- * (through a temporary file, renamed durably).  Only at a clean exit
- * (code 0); a failure is LOGged, never raised.
+ * after a clean shutdown only (statsfile.c).  A failure is LOGged, never
+ * raised.
  */
 static void
 save_counters(int code, Datum arg)
 {
-	FILE	   *file;
+	StewardStatsFile sf;
 	HASH_SEQ_STATUS status;
 	CounterEntry *entry;
 	TransitionEntry *edge;
 	uint64		dropped;
-	uint32		header[COUNTERS_HEADER_WORDS] = {
-		COUNTERS_FILE_MAGIC, STEWARD_NUM_COUNTERS, STEWARD_RETIRED_DBS, 0, 0
-	};
+	uint32		n[2];
 
-	if (code != 0 || counter_hash == NULL)
+	if (counter_hash == NULL ||
+		!steward_statsfile_open_write(&sf, code, COUNTERS_DUMP_FILE,
+									  COUNTERS_FILE_MAGIC, COUNTERS_FILE_LAYOUT))
 		return;
-	file = AllocateFile(COUNTERS_DUMP_FILE ".tmp", PG_BINARY_W);
-	if (file == NULL)
-		goto error;
-	header[3] = (uint32) hash_get_num_entries(counter_hash);
-	header[4] = (uint32) hash_get_num_entries(transition_hash);
-	if (fwrite(header, sizeof(header), 1, file) != 1)
-		goto error;
+	n[0] = (uint32) hash_get_num_entries(counter_hash);
+	n[1] = (uint32) hash_get_num_entries(transition_hash);
+	steward_statsfile_write(&sf, n, sizeof(n));
 	hash_seq_init(&status, counter_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
@@ -337,11 +335,7 @@ save_counters(int code, Datum arg)
 		rec.key = entry->key;
 		for (int i = 0; i < STEWARD_NUM_COUNTERS; i++)
 			rec.counts[i] = pg_atomic_read_u64(&entry->counts[i]);
-		if (fwrite(&rec, sizeof(rec), 1, file) != 1)
-		{
-			hash_seq_term(&status);
-			goto error;
-		}
+		steward_statsfile_write(&sf, &rec, sizeof(rec));
 	}
 	hash_seq_init(&status, transition_hash);
 	while ((edge = hash_seq_search(&status)) != NULL)
@@ -351,100 +345,99 @@ save_counters(int code, Datum arg)
 		memset(&rec, 0, sizeof(rec));
 		rec.key = edge->key;
 		rec.count = pg_atomic_read_u64(&edge->count);
-		if (fwrite(&rec, sizeof(rec), 1, file) != 1)
-		{
-			hash_seq_term(&status);
-			goto error;
-		}
+		steward_statsfile_write(&sf, &rec, sizeof(rec));
 	}
 	dropped = pg_atomic_read_u64(&counter_shared->dropped_events);
-	if (fwrite(&dropped, sizeof(dropped), 1, file) != 1 ||
-		fwrite(counter_shared->retired, sizeof(counter_shared->retired), 1, file) != 1 ||
-		fwrite(counter_shared->other_tables, sizeof(counter_shared->other_tables), 1, file) != 1)
-		goto error;
-	if (FreeFile(file))
-	{
-		file = NULL;
-		goto error;
-	}
-	(void) durable_rename(COUNTERS_DUMP_FILE ".tmp", COUNTERS_DUMP_FILE, LOG);
-	return;
-
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write file \"%s\": %m", COUNTERS_DUMP_FILE ".tmp")));
-	if (file)
-		FreeFile(file);
-	unlink(COUNTERS_DUMP_FILE ".tmp");
+	steward_statsfile_write(&sf, &dropped, sizeof(dropped));
+	steward_statsfile_write(&sf, counter_shared->retired, sizeof(counter_shared->retired));
+	steward_statsfile_write(&sf, counter_shared->other_tables,
+							sizeof(counter_shared->other_tables));
+	steward_statsfile_close_write(&sf);
 }
 
 /*
- * At postmaster start, before any backend: read the file saved at a clean
- * shutdown into the empty tables, then remove it (a later crash must not
- * bring old numbers back).  Entries beyond steward.max_tables (lowered
- * since) are not loaded.  Takes no lock (nothing else runs yet).
+ * Empty the tables: a damaged file (none of it is served) or
+ * steward.reset().  Caller holds the lock exclusively, or is the
+ * postmaster at start.
+ */
+static void
+forget_counters(void)
+{
+	HASH_SEQ_STATUS status;
+	void	   *entry;
+
+	hash_seq_init(&status, counter_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(counter_hash, entry, HASH_REMOVE, NULL);
+	hash_seq_init(&status, transition_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		hash_search(transition_hash, entry, HASH_REMOVE, NULL);
+	pg_atomic_write_u64(&counter_shared->dropped_events, 0);
+	memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
+	memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
+}
+
+/*
+ * At postmaster start, before any backend: read the file saved at the
+ * last clean shutdown into the empty tables, all of it or, if any part
+ * is damaged, none of it (statsfile.c).  Entries beyond
+ * steward.max_tables (lowered since) are not loaded.  Takes no lock
+ * (nothing else runs yet); raises nothing.
  */
 static void
 load_counters(void)
 {
-	FILE	   *file;
-	uint32		header[COUNTERS_HEADER_WORDS];
+	StewardStatsFile sf;
+	uint32		n[2];
 	uint64		dropped;
 
-	if (!steward_saved_stats_usable())
-	{
-		unlink(COUNTERS_DUMP_FILE);
+	if (!steward_statsfile_open_read(&sf, COUNTERS_DUMP_FILE,
+									 COUNTERS_FILE_MAGIC, COUNTERS_FILE_LAYOUT))
 		return;
-	}
-	file = AllocateFile(COUNTERS_DUMP_FILE, PG_BINARY_R);
-	if (file == NULL)
-		return;
-	if (fread(header, sizeof(header), 1, file) != 1 ||
-		header[0] != COUNTERS_FILE_MAGIC || header[1] != STEWARD_NUM_COUNTERS ||
-		header[2] != STEWARD_RETIRED_DBS)
-		goto done;
-	for (uint32 i = 0; i < header[3]; i++)
+	if (steward_statsfile_read(&sf, n, sizeof(n)))
 	{
-		SavedCounters rec;
-		CounterEntry *entry;
-		bool		found;
+		for (uint32 i = 0; i < n[0]; i++)
+		{
+			SavedCounters rec;
+			CounterEntry *entry;
+			bool		found;
 
-		if (fread(&rec, sizeof(rec), 1, file) != 1)
-			goto done;
-		entry = steward_hash_enter_bounded(counter_hash, &rec.key, steward_max_tables, &found);
-		if (entry == NULL)
-			continue;
-		for (int c = 0; c < STEWARD_NUM_COUNTERS; c++)
-			pg_atomic_init_u64(&entry->counts[c], rec.counts[c]);
-	}
-	for (uint32 i = 0; i < header[4]; i++)
-	{
-		SavedTransition rec;
-		TransitionEntry *edge;
-		bool		found;
+			if (!steward_statsfile_read(&sf, &rec, sizeof(rec)))
+				break;
+			entry = steward_hash_enter_bounded(counter_hash, &rec.key, steward_max_tables, &found);
+			if (entry == NULL)
+				continue;
+			for (int c = 0; c < STEWARD_NUM_COUNTERS; c++)
+				pg_atomic_init_u64(&entry->counts[c], rec.counts[c]);
+		}
+		for (uint32 i = 0; i < n[1]; i++)
+		{
+			SavedTransition rec;
+			TransitionEntry *edge;
+			bool		found;
 
-		if (fread(&rec, sizeof(rec), 1, file) != 1)
-			goto done;
-		edge = steward_hash_enter_bounded(transition_hash, &rec.key, max_transitions(), &found);
-		if (edge == NULL)
-			continue;
-		pg_atomic_init_u64(&edge->count, rec.count);
+			if (!steward_statsfile_read(&sf, &rec, sizeof(rec)))
+				break;
+			/* a state name is served as text: it must end within its field */
+			if (!steward_statsfile_name_ok(rec.key.from, NAMEDATALEN) ||
+				!steward_statsfile_name_ok(rec.key.to, NAMEDATALEN))
+			{
+				steward_statsfile_damaged(&sf);
+				break;
+			}
+			edge = steward_hash_enter_bounded(transition_hash, &rec.key, max_transitions(), &found);
+			if (edge == NULL)
+				continue;
+			pg_atomic_init_u64(&edge->count, rec.count);
+		}
 	}
-	if (fread(&dropped, sizeof(dropped), 1, file) == 1 &&
-		fread(counter_shared->retired, sizeof(counter_shared->retired), 1, file) == 1 &&
-		fread(counter_shared->other_tables, sizeof(counter_shared->other_tables), 1, file) == 1)
+	if (steward_statsfile_read(&sf, &dropped, sizeof(dropped)) &&
+		steward_statsfile_read(&sf, counter_shared->retired, sizeof(counter_shared->retired)) &&
+		steward_statsfile_read(&sf, counter_shared->other_tables,
+							   sizeof(counter_shared->other_tables)))
 		pg_atomic_write_u64(&counter_shared->dropped_events, dropped);
-	else
-	{
-		/* A truncated tail: keep none of it rather than half of it. */
-		memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
-		memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
-	}
-
-done:
-	FreeFile(file);
-	unlink(COUNTERS_DUMP_FILE);
+	if (!steward_statsfile_close_read(&sf))
+		forget_counters();
 }
 
 /*
@@ -1166,21 +1159,10 @@ steward_counters_add_totals(StewardDbTotals *totals, int n)
 void
 steward_counters_reset(void)
 {
-	HASH_SEQ_STATUS status;
-	void	   *entry;
-
 	if (counter_hash == NULL)
 		return;
 	LWLockAcquire(counter_shared->lock, LW_EXCLUSIVE);
-	hash_seq_init(&status, counter_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		hash_search(counter_hash, entry, HASH_REMOVE, NULL);
-	hash_seq_init(&status, transition_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
-		hash_search(transition_hash, entry, HASH_REMOVE, NULL);
-	pg_atomic_write_u64(&counter_shared->dropped_events, 0);
-	memset(counter_shared->retired, 0, sizeof(counter_shared->retired));
-	memset(counter_shared->other_tables, 0, sizeof(counter_shared->other_tables));
+	forget_counters();
 	/* Transitions of still-prepared transactions happened before, too. */
 	for (int i = 0; i < counter_shared->nprepared; i++)
 		counter_shared->prepared[i].xid = InvalidFullTransactionId;

@@ -115,11 +115,12 @@
 #include "stats/collect.h"
 #include "stats/history.h"
 #include "stats/statements.h"
+#include "stats/statsfile.h"
 #include "stats/waits.h"
 
 #define STMT_AREA		"pg_steward statements"	/* and its LWLock tranche */
 #define STMT_DUMP_FILE		"pg_stat/pg_steward_statements.stat"
-#define STMT_FILE_MAGIC		0x53545332	/* "STS2" */
+#define STMT_FILE_MAGIC		0x53545333	/* "STS3" */
 #define STMT_HIST_BUCKETS	1100
 #define STMT_HIST_GROWTH	1.02
 StaticAssertDecl(STMT_HIST_BUCKETS == STEWARD_STMT_HIST_BUCKETS,
@@ -2144,95 +2145,93 @@ steward_statements_install_hooks(void)
 }
 
 /* ------------------------------------------------------------------------
- * Saving across clean restarts
+ * Saving across clean restarts (statsfile.c: when, and which file is good)
+ *
+ * The records: the number of entries, then each entry as it is in shared
+ * memory (its spinlock is set up again at load).
  * ------------------------------------------------------------------------
+ */
+
+/* A build with other entries does not read the file. */
+#define STMT_FILE_LAYOUT	((uint32) sizeof(StmtEntry))
+
+/*
+ * on_shmem_exit callback of the postmaster: write every entry after a
+ * clean shutdown only.  A failure is LOGged, never raised.
  */
 static void
 save_statements(int code, Datum arg)
 {
-	FILE	   *file;
+	StewardStatsFile sf;
 	HASH_SEQ_STATUS status;
 	StmtEntry  *entry;
-	uint32		header[2] = {STMT_FILE_MAGIC, 0};
+	uint32		n;
 
-	/* Only a clean shutdown saves; a crash starts empty, like pg_stat_statements. */
-	if (code != 0 || stmt_hash == NULL)
+	if (stmt_hash == NULL ||
+		!steward_statsfile_open_write(&sf, code, STMT_DUMP_FILE, STMT_FILE_MAGIC,
+									  STMT_FILE_LAYOUT))
 		return;
-	file = AllocateFile(STMT_DUMP_FILE ".tmp", PG_BINARY_W);
-	if (file == NULL)
-		goto error;
-	header[1] = (uint32) hash_get_num_entries(stmt_hash);
-	if (fwrite(header, sizeof(header), 1, file) != 1)
-		goto error;
+	n = (uint32) hash_get_num_entries(stmt_hash);
+	steward_statsfile_write(&sf, &n, sizeof(n));
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
-	{
-		if (fwrite(entry, sizeof(StmtEntry), 1, file) != 1)
-		{
-			hash_seq_term(&status);
-			goto error;
-		}
-	}
-	if (FreeFile(file))
-	{
-		file = NULL;
-		goto error;
-	}
-	(void) durable_rename(STMT_DUMP_FILE ".tmp", STMT_DUMP_FILE, LOG);
-	return;
-
-error:
-	ereport(LOG,
-			(errcode_for_file_access(),
-			 errmsg("could not write file \"%s\": %m", STMT_DUMP_FILE ".tmp")));
-	if (file)
-		FreeFile(file);
-	unlink(STMT_DUMP_FILE ".tmp");
+		steward_statsfile_write(&sf, entry, sizeof(StmtEntry));
+	steward_statsfile_close_write(&sf);
 }
 
+/* Whether a saved entry can be served: a bool, a text that ends. */
+static bool
+saved_entry_ok(const StmtEntry *entry)
+{
+	uint8		toplevel;
+
+	memcpy(&toplevel, &entry->key.toplevel, 1);
+	return toplevel <= 1 &&
+		entry->query_len >= 0 && entry->query_len < STMT_TEXT_BYTES &&
+		entry->query[entry->query_len] == '\0' &&
+		strlen(entry->query) == (size_t) entry->query_len;
+}
+
+/*
+ * At postmaster start: load the file of the last clean shutdown, all of
+ * it or, if any part is damaged, none of it (emptied by
+ * steward_statements_reset, whose lock is free: nothing else runs yet).
+ * Raises nothing but palloc's ERROR.
+ */
 static void
 load_statements(void)
 {
-	FILE	   *file;
-	uint32		header[2];
+	StewardStatsFile sf;
+	uint32		n;
 	StmtEntry  *buf;
 
-	if (!steward_saved_stats_usable())
-	{
-		unlink(STMT_DUMP_FILE);
-		return;
-	}
-	file = AllocateFile(STMT_DUMP_FILE, PG_BINARY_R);
-	if (file == NULL)
+	if (!steward_statsfile_open_read(&sf, STMT_DUMP_FILE, STMT_FILE_MAGIC, STMT_FILE_LAYOUT))
 		return;
 	buf = palloc(sizeof(StmtEntry));
-	/* A file of an older layout is ignored (and removed below). */
-	if (fread(header, sizeof(header), 1, file) == 1 && header[0] == STMT_FILE_MAGIC)
+	if (steward_statsfile_read(&sf, &n, sizeof(n)))
 	{
-		for (uint32 i = 0; i < header[1]; i++)
+		for (uint32 i = 0; i < n && steward_statsfile_read(&sf, buf, sizeof(StmtEntry)); i++)
 		{
 			StmtEntry  *entry;
 			bool		found;
 
-			if (fread(buf, sizeof(StmtEntry), 1, file) != 1)
+			if (!saved_entry_ok(buf))
+			{
+				steward_statsfile_damaged(&sf);
 				break;
+			}
 			entry = steward_hash_enter_bounded(stmt_hash, &buf->key,
 											   steward_max_statements, &found);
 			if (entry == NULL)
-				break;
+				continue;
 			memcpy(entry, buf, sizeof(StmtEntry));
 			SpinLockInit(&entry->mutex);
-			/* A text saved by an older build may have been cut anywhere. */
-			entry->query_len = steward_clip_len(entry->query,
-												Min(Max(entry->query_len, 0), STMT_TEXT_BYTES - 1),
-												STMT_TEXT_BYTES - 1);
-			entry->query[entry->query_len] = '\0';
 		}
 	}
 	pfree(buf);
-	FreeFile(file);
-	/* Read once: a later crash must not resurrect old numbers. */
-	unlink(STMT_DUMP_FILE);
+	/* the lock is free: nothing else runs yet */
+	if (!steward_statsfile_close_read(&sf))
+		steward_statements_reset();
 }
 
 /* ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 # Table counters and transition counts follow PostgreSQL's rule for its
 # cumulative statistics (newcomer48 N13): kept across a clean shutdown
 # (pg_ctl restart -m fast: the postmaster writes
-# pg_stat/pg_steward_counters.stat and the next start reads and removes
-# it), discarded after an immediate stop (the next start runs crash
+# pg_stat/pg_steward_counters.stat after the shutdown checkpoint and the
+# next start reads it; stats49: it stays until the next clean shutdown
+# replaces it, as it names that checkpoint), discarded after an immediate stop (the next start runs crash
 # recovery; pg_control says the shutdown was not clean).  Before, they
 # went back to 0 at every restart while steward.statements was kept, so
 # steward_version_conflicts_total and the other per-table counters of a
@@ -65,10 +66,10 @@ like($metrics, qr/steward_version_conflicts_total=1/, 'the metric counts the con
 
 my $stat_file = $node->data_dir . '/pg_stat/pg_steward_counters.stat';
 
-# Clean restart (fast mode): every count is kept, the file consumed.
+# Clean restart (fast mode): every count is kept.
 my $log_offset = -s $node->logfile;
 $node->restart;
-ok(!-e $stat_file, 'the counters file is read and removed at start');
+ok(-f $stat_file, 'the counters file is read at start and kept (statsfile.c)');
 is($node->safe_psql('postgres', $counters_q), $counters,
 	'table_counters identical after pg_ctl restart -m fast');
 is($node->safe_psql('postgres', $transitions_q), $transitions,
