@@ -19,7 +19,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
 use StewardTest qw(:DEFAULT start_pgbench finish_pgbench);
-use Time::HiRes qw(time usleep);
+use Time::HiRes qw(time);
 
 my $rows    = $ENV{RELAYOUT_ROWS}    // 20_000;
 my $seconds = $ENV{RELAYOUT_SECONDS} // 6;
@@ -93,6 +93,16 @@ sub app_pgbench
 	return $run;
 }
 
+# Wait until both clients of a run have run a statement of app.sql (a
+# fixed wait after pgbench's start was short on a loaded machine).
+sub app_writing
+{
+	$node->poll_query_until('postgres', q{
+		SELECT count(*) = 2 FROM pg_stat_activity
+		 WHERE usename = 'app' AND backend_type = 'client backend' AND query <> ''})
+	  or die 'pgbench did not start';
+}
+
 # Finish a run (finish_pgbench: zero failed transactions); returns the
 # per-transaction (start, end) times in epoch seconds.
 sub app_finish
@@ -136,7 +146,7 @@ my $checksum_sql = q{SELECT count(*) || ' ' || string_agg(checksum, ',' ORDER BY
 
 # 1. Start, backfill and validate while the application writes.
 my $run = app_pgbench($seconds, 'a');
-usleep(1_000_000);
+app_writing();
 $node->safe_psql('postgres', q{
 	SELECT steward.migration_start('orders_by_user', $$[
 	  {"relayout": {"table": "orders", "partition_by": "HASH (user_id)", "partitions": 8}}]$$)});
@@ -162,11 +172,7 @@ app_finish($run);
 $run = app_pgbench(4, 'cut');
 # Both clients connected and writing before the cutover starts (a loaded
 # machine starts pgbench late).
-$node->poll_query_until('postgres', q{
-	SELECT count(*) = 2 FROM pg_stat_activity
-	 WHERE usename = 'app' AND backend_type = 'client backend'})
-  or die 'pgbench did not start';
-usleep(500_000);
+app_writing();
 my $c0 = time;
 $node->safe_psql('postgres', q{SELECT steward.migration_complete('orders_by_user')});
 my $c1 = time;
