@@ -48286,3 +48286,76 @@ BEGIN
     END IF;
 END
 $$;
+
+-- relayout51: the row and write count from which the distribution check
+-- judges shares is setting steward.relayout_share_threshold (was 100).
+CREATE OR REPLACE FUNCTION steward._relayout_share_floor()
+RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT s.setting::bigint FROM pg_settings s WHERE s.name = 'steward.relayout_share_threshold'), 100)
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_distribution_checks(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    lim double precision := steward._relayout_share_limit(mig);
+    floor_ bigint := steward._relayout_share_floor();
+    limit_text text := format('limit steward.relayout_max_partition_share = %s%%',
+                              round(lim::numeric * 100, 1));
+    dist jsonb;
+    results jsonb;
+    worst record;
+BEGIN
+    -- Counted once (a scan of the new layout), judged against the floor.
+    SELECT coalesce(jsonb_agg(to_jsonb(x) || jsonb_build_object(
+               'judged', greatest(CASE WHEN x.all_rows >= floor_ THEN coalesce(x.row_share, 0) ELSE 0 END,
+                                  CASE WHEN x.all_writes >= floor_ THEN coalesce(x.write_share, 0) ELSE 0 END))), '[]')
+      INTO dist
+      FROM (SELECT d.*, sum(d.rows) OVER () AS all_rows, sum(d.writes) OVER () AS all_writes
+              FROM steward._relayout_distribution(mig) d) x;
+    -- NULL: not judged, as verify() says of a check it did not make; validate
+    -- and complete do not count it as failed (newcomer48 N9).
+    SELECT coalesce(jsonb_agg(jsonb_build_object('check', format('partition %s', d.partition),
+               'passed', CASE WHEN d.all_rows >= floor_ OR d.all_writes >= floor_ THEN d.judged <= lim END,
+               'detail', format('%s %s (%s%%), %s %s (%s/s, %s%%)',
+                                d.rows, CASE WHEN d.rows = 1 THEN 'row' ELSE 'rows' END,
+                                round(coalesce(d.row_share, 0)::numeric * 100, 1),
+                                d.writes, CASE WHEN d.writes = 1 THEN 'write' ELSE 'writes' END,
+                                round(d.writes_per_sec::numeric, 1),
+                                round(coalesce(d.write_share, 0)::numeric * 100, 1))
+                         || CASE WHEN d.judged > lim THEN format(' (%s)', limit_text) ELSE '' END)
+                             ORDER BY d.partition::text), '[]')
+      INTO results
+      FROM jsonb_to_recordset(dist) d(partition regclass, rows bigint, row_share double precision, writes bigint,
+                                      writes_per_sec double precision, write_share double precision,
+                                      judged double precision, all_rows bigint, all_writes bigint);
+    SELECT d.partition, d.judged, d.all_rows, d.all_writes,
+           greatest(coalesce(d.row_share, 0),
+                    CASE WHEN d.all_writes >= floor_ THEN coalesce(d.write_share, 0) ELSE 0 END) AS share
+      INTO worst
+      FROM jsonb_to_recordset(dist) d(partition regclass, row_share double precision, write_share double precision,
+                                      judged double precision, all_rows bigint, all_writes bigint)
+     ORDER BY d.judged DESC, 5 DESC LIMIT 1;
+    RETURN results || jsonb_build_object('check', format('distribution %s', t.new_rel),
+        'passed', CASE WHEN coalesce(worst.all_rows, 0) >= floor_ OR coalesce(worst.all_writes, 0) >= floor_
+                       THEN coalesce(worst.judged, 0) <= lim END,
+        'detail', format('largest partition %s takes %s%% of rows or writes (%s)', worst.partition,
+                         round(coalesce(worst.share, 0)::numeric * 100, 1), limit_text)
+                  || CASE WHEN coalesce(worst.all_rows, 0) < floor_ AND coalesce(worst.all_writes, 0) < floor_
+                          THEN format('; not judged: %s %s and %s %s are too few to judge a share '
+                                      '(under steward.relayout_share_threshold = %s each)',
+                                      coalesce(worst.all_rows, 0),
+                                      CASE WHEN coalesce(worst.all_rows, 0) = 1 THEN 'row' ELSE 'rows' END,
+                                      coalesce(worst.all_writes, 0),
+                                      CASE WHEN coalesce(worst.all_writes, 0) = 1 THEN 'write' ELSE 'writes' END,
+                                      floor_)
+                          ELSE '' END
+                  || coalesce('; hottest keys: ' || steward._relayout_hot_keys(t.old_rel, t.new_rel), ''));
+END
+$$;

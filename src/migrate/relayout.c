@@ -130,6 +130,9 @@ static int	apply_nest = 0;
 /* steward.relayout_max_partition_share (docs/settings.md). */
 static double relayout_max_partition_share = 0.5;
 
+/* steward.relayout_share_threshold (docs/settings.md). */
+static int	relayout_share_threshold = 100;
+
 /* What a trigger call found in the catalog, kept for its statement. */
 typedef struct RelayoutCheck
 {
@@ -142,12 +145,14 @@ typedef struct RelayoutCheck
 } RelayoutCheck;
 
 /*
- * Called by steward_migrate_define_gucs: the relayout's hot-shard limit,
- * PGC_USERSET because migration_validate reads it in the caller's session
- * and only decides that session's cutover.  Takes no lock.  Raises nothing
- * but out of memory (53200): a value outside 0..1 set before the library
- * was loaded is a WARNING, and the default stays (core's
- * define_custom_variable).
+ * Called by steward_migrate_define_gucs: the relayout's hot-shard limit
+ * and the count of rows (and of writes) from which its shares are judged,
+ * PGC_USERSET because migration_validate reads them in the caller's
+ * session and they only decide that session's cutover (as
+ * autovacuum_vacuum_threshold, the threshold is a plain count: no unit).
+ * Takes no lock.  Raises nothing but out of memory (53200): a value out of
+ * range set before the library was loaded is a WARNING, and the default
+ * stays (core's define_custom_variable).
  */
 void
 steward_relayout_define_gucs(void)
@@ -162,6 +167,15 @@ steward_relayout_define_gucs(void)
 							 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("steward.relayout_share_threshold",
+							"Number of rows, and of writes, from which migration_validate "
+							"judges the partition shares of a relayout's new layout.",
+							"Below it a share is reported, not judged (passed is NULL): a "
+							"handful of rows or writes says nothing of the key's skew.",
+							&relayout_share_threshold,
+							100, 0, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
 }
 
 /*

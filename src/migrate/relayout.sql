@@ -1966,16 +1966,20 @@ AS $$
 $$;
 
 -- The smallest number of rows, and of writes, whose shares over the new
--- partitions the distribution check judges: one row of a table hashed
--- into four partitions is all of one partition's share, and a handful of
--- rows or writes says nothing of the key's skew.  Below it a share is
--- reported, never failed.
+-- partitions the distribution check judges (steward.relayout_share_threshold,
+-- 100 by default): one row of a table hashed into four partitions is all
+-- of one partition's share, and a handful of rows or writes says nothing
+-- of the key's skew.  Below it a share is reported, never failed.  A
+-- setting, not a constant (relayout51): a DBA rehearsing on a small copy
+-- of the table lowers it to see the check judge, one with a large table
+-- raises it to ignore the first minutes of writes; per session, as the
+-- limit.  Before the library defined it, the default.
 CREATE FUNCTION steward._relayout_share_floor()
 RETURNS bigint
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT 100::bigint
+    SELECT coalesce((SELECT s.setting::bigint FROM pg_settings s WHERE s.name = 'steward.relayout_share_threshold'), 100)
 $$;
 
 -- The largest share one partition of the new layout may hold
@@ -2107,7 +2111,8 @@ BEGIN
         'detail', format('largest partition %s takes %s%% of rows or writes (%s)', worst.partition,
                          round(coalesce(worst.share, 0)::numeric * 100, 1), limit_text)
                   || CASE WHEN coalesce(worst.all_rows, 0) < floor_ AND coalesce(worst.all_writes, 0) < floor_
-                          THEN format('; not judged: %s %s and %s %s are too few to judge a share (under %s each)',
+                          THEN format('; not judged: %s %s and %s %s are too few to judge a share '
+                                      '(under steward.relayout_share_threshold = %s each)',
                                       coalesce(worst.all_rows, 0),
                                       CASE WHEN coalesce(worst.all_rows, 0) = 1 THEN 'row' ELSE 'rows' END,
                                       coalesce(worst.all_writes, 0),
