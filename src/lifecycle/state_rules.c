@@ -103,6 +103,30 @@ state_of(const StateRule *rule, Datum d, bool isnull, char **value)
 }
 
 /*
+ * A copy of rule in CurrentMemoryContext, and of *value1 and *value2 (when
+ * not NULL), for an error path about to call steward_origin_error_target or
+ * steward_row_key_desc.  They lock the row key's index (and the ancestor
+ * named), so the backend processes pending invalidations there, and a
+ * relcache invalidation of the table frees its cached rules (rd_amcache,
+ * rules.c) with the StateRule the caller holds and the state names
+ * state_of's values point into.  An illegal transition after an ANALYZE of
+ * the table died of signal 11 in steward_state_list on an assert build
+ * with debug_discard_caches = 1 (cassert50).  Raises nothing but 53200.
+ */
+static const StateRule *
+rule_for_error(const StateRule *rule, const char **value1, const char **value2)
+{
+	StateRule  *copy = palloc(sizeof(StateRule));
+
+	memcpy(copy, rule, sizeof(StateRule));
+	if (value1 != NULL && *value1 != NULL)
+		*value1 = pstrdup(*value1);
+	if (value2 != NULL && *value2 != NULL)
+		*value2 = pstrdup(*value2);
+	return copy;
+}
+
+/*
  * The value written to rule's column of origin's row is no state: 23514
  * naming origin's relation, or, for a user who may read the column only
  * in a partitioned table above that partition (the one it writes
@@ -119,6 +143,7 @@ report_undeclared(const StewardRowOrigin *origin, const StateRule *rule,
 	Relation	rel;
 
 	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+	rule = rule_for_error(rule, &value, NULL);
 	rel = steward_origin_error_target(origin, rule->attnum, &attnum, &key, &readable);
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
@@ -176,6 +201,7 @@ check_changed_at_kept(Relation rel, HeapTuple oldtup, TupleTableSlot *slot,
 	newd = slot_getattr(slot, rule->changed_at, &newnull);
 	if (oldnull == newnull && (oldnull || DatumGetTimestampTz(oldd) == DatumGetTimestampTz(newd)))
 		return;
+	rule = rule_for_error(rule, NULL, NULL);
 	erel = steward_origin_error_target(origin, rule->changed_at, &oattnum, &key, &readable);
 	/* A partition's columns are named as its ancestors' (attnums differ). */
 	ereport(ERROR,
@@ -269,9 +295,10 @@ refuse_missing_at_origin(const StewardRowOrigin *origin, const MissingStateRule 
 	AttrNumber	attnum;
 	char	   *key;
 	bool		readable;
-	Relation	erel = steward_origin_error_target(origin, missing->attnum, &attnum, &key, &readable);
+	MissingStateRule copy = *missing;	/* rules may be freed: rule_for_error */
+	Relation	erel = steward_origin_error_target(origin, copy.attnum, &attnum, &key, &readable);
 
-	steward_refuse_missing_machine(erel, attnum, missing);
+	steward_refuse_missing_machine(erel, attnum, &copy);
 }
 
 /*
@@ -386,6 +413,7 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 
 			steward_count_event(RelationGetRelid(rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 			/* Named as report_undeclared names it. */
+			rule = rule_for_error(rule, (const char **) &value, NULL);
 			erel = steward_origin_error_target(&origin, rule->attnum, &attnum, &key, &readable);
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
@@ -564,6 +592,7 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 		return;
 	}
 	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
+	rule = rule_for_error(rule, &oldvalue, &newvalue);
 	orel = steward_origin_error_target(origin, rule->attnum, &oattnum, &key, &readable);
 	row = key ? psprintf("row %s", key) : "a row";
 	if (moving)
@@ -678,6 +707,7 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 			 * the partition, or in the partitioned table the application
 			 * writes through (named then, with the row's key there).
 			 */
+			rule = rule_for_error(rule, (const char **) &oldvalue, (const char **) &newvalue);
 			orel = steward_origin_error_target(origin, rule->attnum, &oattnum, &key, &readable);
 			if (!readable)
 				ereport(ERROR,
