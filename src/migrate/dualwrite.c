@@ -1355,13 +1355,17 @@ steward_fires_after_dual_write(const char *tgname, int16 tgtype, Oid tgfoid)
  * trigger and the migration) when relid, which start just gave its
  * dual-write trigger, has a trigger of the user's, enabled or not, that
  * steward_fires_after_dual_write.  A relation without the dual-write
- * trigger (a relayout's, an index step's table) passes.  Reads relid's
- * trigger descriptor under the ACCESS EXCLUSIVE lock start holds.
+ * trigger (a relayout's, an index step's table) passes.  Locks relid
+ * with AccessShareLock, kept to the end of the transaction: a column
+ * migration's start already holds ACCESS EXCLUSIVE on it, but an index
+ * step's start holds no lock on its table here, and reading an unlocked
+ * relation's triggers failed relation_open's assertion on an assert build
+ * (regress 130, cassert50) and could read a table being dropped.
  */
 void
 steward_refuse_triggers_after_dual_write(Oid relid, const char *migration)
 {
-	Relation	rel = table_open(relid, NoLock);
+	Relation	rel = table_open(relid, AccessShareLock);
 	TriggerDesc *trigdesc = rel->trigdesc;
 	bool		dual_write = false;
 
