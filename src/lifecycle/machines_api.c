@@ -121,7 +121,9 @@ typedef struct MachineInfo
 } MachineInfo;
 
 /*
- * Read a machine (connected to SPI); 42704 if there is none.  With 0.1's
+ * Read a machine (connected to SPI) into *info, its arrays in the caller's
+ * context (the one current before SPI_connect: they outlive SPI_finish,
+ * src/plumbing/README.md); 42704 if there is none.  With 0.1's
  * catalog (owners false) only its states: there, as in 0.1, machines have
  * no owners and are usable by all.  Read in a snapshot taken now, never the
  * transaction's, as core's privilege checks read the catalog: a REPEATABLE
@@ -158,8 +160,18 @@ read_machine(const char *machine, MachineInfo *info, bool owners)
 	info->transitions = (Datum) 0;
 	if (owners)
 	{
+		ArrayType  *roles = DatumGetArrayTypeP(SPI_getbinval(row, desc, 4, &isnull));
+
 		info->owner = DatumGetObjectId(SPI_getbinval(row, desc, 3, &isnull));
-		info->usage_roles = DatumGetArrayTypePCopy(SPI_getbinval(row, desc, 4, &isnull));
+
+		/*
+		 * Detoasted, then copied into the caller's context as the other
+		 * arrays are: DatumGetArrayTypePCopy copied it into SPI's memory,
+		 * which steward_as_owner_end frees (trust50: no caller read it
+		 * after the end, but nothing kept one from doing so).
+		 */
+		info->usage_roles = SPI_palloc(VARSIZE(roles));
+		memcpy(info->usage_roles, roles, VARSIZE(roles));
 		info->initial = SPI_datumTransfer(SPI_getbinval(row, desc, 5, &isnull), false, -1);
 		info->transitions = SPI_datumTransfer(SPI_getbinval(row, desc, 6, &isnull), false, -1);
 	}

@@ -1043,6 +1043,7 @@ half_detached_hint(void)
 
 		if (!OidIsValid(parent))
 			continue;
+		/* In SPI's memory: compared here only; the OIDs outlive the end. */
 		name = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(lfirst_oid(lc))));
 		if (first_name == NULL ||
 			varstr_cmp(name, strlen(name), first_name, strlen(first_name), DEFAULT_COLLATION_OID) < 0)
