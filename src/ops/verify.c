@@ -488,9 +488,13 @@ typedef struct KeyOrder
  * Is key text a before key text b in "order"?  In the type's order through
  * its default btree operator class (only a superuser defines one) after
  * reading both back with the input function of the key's type without
- * domains (a superuser's C function, enum_in or array_in of such types:
- * no code a table owner defined, no domain CHECK); else byte order, as
- * min(... COLLATE "C").
+ * domains (key_order_type: a superuser's C function, enum_in, or array_in
+ * or range_in of such types).  Those strip only the outer domains: a range
+ * (or multirange, or an array of them) over a domain reads its bounds with
+ * the subtype's input, domain_in, which runs the domain's CHECK; the
+ * caller runs this as the table's owner, restricted, as an INSERT of the
+ * owner's would run it (regress 447), so the CHECK never runs with the
+ * caller's rights.  Else byte order, as min(... COLLATE "C").
  */
 static bool
 key_before(KeyOrder *order, const char *a, const char *b)
@@ -509,7 +513,9 @@ key_before(KeyOrder *order, const char *a, const char *b)
  * The type key text of a column of type keytype is read back as for
  * key_before(): the type without domains, for arrays the array of its
  * element without domains; InvalidOid for composite types (their input
- * reads their columns' domains) and anything with no array type.
+ * reads their columns' domains) and anything with no array type.  A range
+ * over a domain keeps its subtype, so reading it back runs the domain's
+ * CHECK (key_before: as the table's owner).
  */
 static Oid
 key_order_type(Oid keytype)
