@@ -2074,7 +2074,7 @@ static void refuse_lost_rules(Relation rel, Relation to, const HeldRule *lost,
 static void
 refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 {
-	bool		unknown;
+	StewardMoveUnknown unknown;
 	Oid			dest = steward_statement_move_losing(rel, cid, tid,
 													 leaf_lacks_rule, &unknown);
 	Relation	to;
@@ -2084,13 +2084,13 @@ refuse_move_losing_rules(Relation rel, ItemPointer tid, CommandId cid)
 	Buffer		buffer;
 	char	   *key = NULL;
 
-	if (unknown)
+	if (unknown != STEWARD_MOVE_KNOWN)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot move a row of relation \"%s\" to another partition here",
 						RelationGetRelationName(rel)),
-				 errdetail("A partition the row may go to lacks a rule of pg_steward that \"%s\" has, and the statement moves rows of \"%s\" through more than one result relation, so where the row goes cannot be told.",
-						   RelationGetRelationName(rel), RelationGetRelationName(rel)),
+				 errdetail("A partition the row may go to lacks a rule of pg_steward that \"%s\" has, and %s, so where the row goes cannot be told.",
+						   RelationGetRelationName(rel), steward_move_unknown_clause(unknown)),
 				 errhint("Move the row with one UPDATE of the partitioned table.")));
 	if (!OidIsValid(dest))
 		return;

@@ -1079,6 +1079,41 @@ moving_root(WritingStatement *stmt, Relation rel, ItemPointer otid,
 }
 
 /*
+ * Why moving_root found no result relation routing the row, or
+ * route_moving_row no destination, for the statement "stmt" (may be NULL)
+ * with moving_root's "ambiguous".
+ */
+static StewardMoveUnknown
+move_unknown_why(WritingStatement *stmt, bool ambiguous)
+{
+	if (stmt == NULL)
+		return STEWARD_MOVE_NO_STATEMENT;
+	return ambiguous ? STEWARD_MOVE_SEVERAL_RESULT_RELS : STEWARD_MOVE_NO_ROUTING;
+}
+
+/*
+ * The clause of a refusal's DETAIL saying why the destination of a moving
+ * row is not known ("why" not STEWARD_MOVE_KNOWN), to follow "and ".
+ * Each reason has its own: the refusal said "through more than one result
+ * relation" for all three (trust50).  Takes no lock; raises nothing.
+ */
+const char *
+steward_move_unknown_clause(StewardMoveUnknown why)
+{
+	switch (why)
+	{
+		case STEWARD_MOVE_NO_STATEMENT:
+			return "the row is moved outside any statement pg_steward saw start";
+		case STEWARD_MOVE_SEVERAL_RESULT_RELS:
+			return "the statement moves rows of the partition through more than one result relation";
+		case STEWARD_MOVE_NO_ROUTING:
+		case STEWARD_MOVE_KNOWN:
+			break;
+	}
+	return "the statement's routing of the row could not be found";
+}
+
+/*
  * Does the row at "otid" of partition "rel", which the statement writing
  * under "cid" is moving to another partition (the delete half of a
  * cross-partition UPDATE or MERGE, tuple_delete with changingPart), go to a
@@ -1122,9 +1157,9 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("cannot move a row of relation \"%s\" to another partition here",
 					RelationGetRelationName(rel)),
-			 errdetail("Rules of pg_steward apply to the row, and a partition of \"%s\" is a foreign table, where they cannot check the move%s.",
+			 errdetail("Rules of pg_steward apply to the row, a partition of \"%s\" is a foreign table, where they cannot check the move, and %s, so whether the row goes there cannot be told.",
 					   get_rel_name(root),
-					   ambiguous ? "; the statement moves rows of the partition through more than one result relation" : ""),
+					   steward_move_unknown_clause(move_unknown_why(stmt, ambiguous))),
 			 errhint("Move the row with one UPDATE of the partitioned table.")));
 	return NULL;				/* keep compiler quiet */
 }
@@ -1141,17 +1176,18 @@ steward_statement_foreign_move(Relation rel, CommandId cid, ItemPointer otid,
  * all.  The destination is the partition the executor routes the row to
  * (route_moving_row), so only the partitioned tables on its path and the
  * leaf are locked, with RowExclusiveLock, the locks the insert takes
- * anyway; a sibling's lock does not stand in the way.  Sets *unknown when
- * the statement's new row or routing state cannot be identified (several
- * result relations moving rows of rel in one statement; outside the
- * executor) and the root lacks a rule, some leaf too (inside the executor,
+ * anyway; a sibling's lock does not stand in the way.  Sets *unknown to
+ * why (StewardMoveUnknown) when the statement's new row or routing state
+ * cannot be identified (outside the executor; several result relations
+ * moving rows of rel in one statement; no routing state found) and the
+ * root lacks a rule, some leaf too (inside the executor,
  * opening the leaves with AccessShareLock: this rare case alone), where
  * the caller refuses rather than let the row leave its rules.  Raises what
  * routing raises (23514) and what the rules' loading raises (55000, 53200).
  */
 Oid
 steward_statement_move_losing(Relation rel, CommandId cid, ItemPointer otid,
-							  StewardLeafTest lacks, bool *unknown)
+							  StewardLeafTest lacks, StewardMoveUnknown *unknown)
 {
 	WritingStatement *stmt = writing_statement(cid);
 	ResultRelInfo *rri;
@@ -1161,7 +1197,7 @@ steward_statement_move_losing(Relation rel, CommandId cid, ItemPointer otid,
 	Relation	rootrel;
 	bool		root_lacks;
 
-	*unknown = false;
+	*unknown = STEWARD_MOVE_KNOWN;
 	root = moving_root(stmt, rel, otid, &rri, &ambiguous);
 	if (!OidIsValid(root))
 		return InvalidOid;
@@ -1173,12 +1209,13 @@ steward_statement_move_losing(Relation rel, CommandId cid, ItemPointer otid,
 	if (stmt == NULL)
 	{
 		/* Outside the executor: refuse, the topmost root loses one. */
-		*unknown = true;
+		*unknown = STEWARD_MOVE_NO_STATEMENT;
 		return InvalidOid;
 	}
 	if (rri == NULL || (to = route_moving_row(stmt, rri)) == NULL)
 	{
-		*unknown = some_leaf(root, rel, lacks);
+		if (some_leaf(root, rel, lacks))
+			*unknown = move_unknown_why(stmt, ambiguous);
 		return InvalidOid;
 	}
 	if (to->ri_RelationDesc->rd_rel->relkind != RELKIND_RELATION ||

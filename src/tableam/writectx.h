@@ -21,6 +21,25 @@ typedef bool (*StewardLeafTest) (Relation from, Relation leaf);
 struct ReportSave;
 
 /*
+ * Why the destination partition of a moving row could not be found
+ * (steward_statement_move_losing, steward_statement_foreign_move); each
+ * has its own clause in the refusal's DETAIL (steward_move_unknown_clause).
+ */
+typedef enum StewardMoveUnknown
+{
+	STEWARD_MOVE_KNOWN = 0,		/* found, or not needed */
+	STEWARD_MOVE_NO_STATEMENT,	/* no executor statement writes under the
+								 * command id (the ExecutorStart hook did not
+								 * see it start) */
+	STEWARD_MOVE_SEVERAL_RESULT_RELS,	/* several result relations move
+										 * rows of the partition, and none
+										 * holds this row's old version */
+	STEWARD_MOVE_NO_ROUTING		/* one result relation, or none, but the row
+								 * or the statement's routing state was not
+								 * found */
+} StewardMoveUnknown;
+
+/*
  * What the statement a client sent reports once it has finished, summed
  * over the rows it and every statement it ran wrote
  * (steward_statement_report): a caller's struct begins with this.  count
@@ -64,6 +83,7 @@ extern TupleTableSlot *steward_statement_foreign_move(Relation rel, CommandId ci
 													  ItemPointer otid, Oid *dest);
 extern Oid	steward_statement_move_losing(Relation rel, CommandId cid,
 										  ItemPointer otid, StewardLeafTest lacks,
-										  bool *unknown);
+										  StewardMoveUnknown *unknown);
+extern const char *steward_move_unknown_clause(StewardMoveUnknown why);
 
 #endif							/* STEWARD_WRITECTX_H */
