@@ -48359,3 +48359,69 @@ BEGIN
                   || coalesce('; hottest keys: ' || steward._relayout_hot_keys(t.old_rel, t.new_rel), ''));
 END
 $$;
+
+-- trust50: an up or down refused for a VOLATILE function it calls without
+-- writing the call (a cast, a type's input or output function, an
+-- operator) says how it calls it, and an extension's function gets a
+-- STABLE wrapper of the user's own in the HINT, not an ALTER FUNCTION
+-- only the extension's owner could run; _migration_expr_varies says how
+-- and whose (two more OUT columns: dropped and created again).
+DROP FUNCTION steward._migration_expr_varies(text, text[], text[], text);
+CREATE FUNCTION steward._migration_expr_varies(expr text, names text[], types text[],
+                                               search_path text,
+                                               OUT uses text, OUT own_function regprocedure,
+                                               OUT used_as text, OUT extension text)
+AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
+LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE FUNCTION steward._migration_refuse_varying(expr text, names text[], types text[],
+                                                  user_path text, what text, added boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn text;
+    own regprocedure;
+    used_as text;
+    ext text;
+    once text := CASE WHEN added
+                      THEN 'For a value given once to each row, use "default" instead of "up": it fills the rows the table holds, and old-shape writes, and is not compared.'
+                      ELSE 'Map the row''s values only: the same row must always give the same value.' END;
+BEGIN
+    SELECT x.uses, x.own_function, x.used_as, x.extension INTO fn, own, used_as, ext
+      FROM steward._migration_expr_varies(expr, names, types, user_path) x;
+    IF starts_with(fn, 'current_setting(') THEN
+        RAISE EXCEPTION 'the % reads a setting of the session that evaluates it: it uses %', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The dual-write trigger evaluates it in the session of each write, the backfill and validation in theirs, and validation compares the values: a row written where the setting has another value would differ and the migration could not complete. Only the settings pg_steward pins while it evaluates (DateStyle, IntervalStyle, TimeZone, timezone_abbreviations, extra_float_digits, bytea_output, xmlbinary, xmloption, lc_monetary, lc_numeric, lc_time, array_nulls, quote_all_identifiers, default_text_search_config) read the same everywhere.',
+                  HINT = CASE WHEN added
+                              THEN 'Write the value into the expression as a constant; for a value given once to each row, use "default" instead of "up": it is not compared.'
+                              ELSE 'Write the value into the expression as a constant.' END;
+    ELSIF own IS NOT NULL THEN
+        RAISE EXCEPTION 'the % may give another value each time it is evaluated: it uses %, declared VOLATILE', what,
+                fn || coalesce(', ' || used_as, '')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Validation evaluates it again and compares it with the value stored in each row; a VOLATILE function (CREATE FUNCTION''s default) may give another value at each call, so rows could differ and the migration could not complete.',
+                  HINT = CASE
+                         WHEN ext IS NOT NULL AND used_as IS NULL THEN
+                             format('%s belongs to extension "%s": only the extension''s owner could declare it otherwise, and an update of the extension would declare it again. If it gives the same value for the same row, call it through a function of your own declared STABLE (CREATE FUNCTION ... STABLE); else write the expression another way.',
+                                    fn, ext)
+                         WHEN ext IS NOT NULL THEN
+                             format('%s, %s, belongs to extension "%s": only the extension''s owner could declare it otherwise, and an update of the extension would declare it again. Write the expression without it, e.g. through a function of your own declared STABLE if it gives the same value for the same input.',
+                                    fn, used_as, ext)
+                         WHEN used_as IS NOT NULL THEN
+                             format('The expression calls %s as %s without writing the call. If it gives the same value for the same input, its owner can declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table); else write the expression without it.',
+                                    fn, used_as, fn)
+                         ELSE
+                             format('If %s gives the same value for the same row, declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table).', fn, fn)
+                         END
+                         || CASE WHEN added THEN ' ' || once ELSE '' END;
+    ELSIF fn IS NOT NULL THEN
+        RAISE EXCEPTION 'the % gives another value each time it is evaluated: it uses %', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Validation evaluates it again and compares it with the value stored in each row, so every row would differ and the migration could not complete.',
+                  HINT = once;
+    END IF;
+END
+$$;

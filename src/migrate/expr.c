@@ -42,6 +42,8 @@
 #include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "catalog/dependency.h"
+#include "commands/extension.h"
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -927,13 +929,74 @@ session_function(Oid funcid)
 /*
  * What varies_walker found: the name the refusal quotes, and the function
  * when it is not PostgreSQL's own (the owner may declare it STABLE or
- * IMMUTABLE), else InvalidOid.
+ * IMMUTABLE), else InvalidOid; for such a function, how the expression
+ * calls it when it writes no call of it (implicit_use: a cast, a type's
+ * input or output function, an operator), else NULL, and the extension
+ * it belongs to, else NULL (trust50: both got the HINT's ALTER FUNCTION,
+ * which the user of a cast did not see the call of, and only an
+ * extension's owner could run, undone by its next update).  "node" is the
+ * node check_functions_in_node is looking at, for varying_function.
  */
 typedef struct Varying
 {
 	char	   *name;
 	Oid			own_function;
+	char	   *used_as;
+	char	   *extension;
+	Node	   *node;
 } Varying;
+
+/*
+ * How expression node "node" calls function funcid when the expression's
+ * text writes no call of it: "the cast from integer to s.t" (a cast
+ * function, written as a cast or implicit), "the input function of type
+ * s.t" or "the output function of type s.t" (a cast through text,
+ * CoerceViaIO), "operator s.=(s.t,s.t)"; NULL for a call written as one.
+ * Reads the catalog caches; raises nothing but out of memory.
+ */
+static char *
+implicit_use(Node *node, Oid funcid)
+{
+	switch (nodeTag(node))
+	{
+		case T_FuncExpr:
+			{
+				FuncExpr   *f = (FuncExpr *) node;
+
+				if (f->funcformat != COERCE_EXPLICIT_CAST &&
+					f->funcformat != COERCE_IMPLICIT_CAST)
+					return NULL;
+				return psprintf("the cast from %s to %s",
+								format_type_be(exprType(linitial(f->args))),
+								format_type_be(f->funcresulttype));
+			}
+		case T_CoerceViaIO:
+			{
+				CoerceViaIO *c = (CoerceViaIO *) node;
+				Oid			argtype = exprType((Node *) c->arg);
+				Oid			outfunc;
+				bool		varlena;
+
+				getTypeOutputInfo(argtype, &outfunc, &varlena);
+				if (funcid == outfunc)
+					return psprintf("the output function of type %s", format_type_be(argtype));
+				return psprintf("the input function of type %s", format_type_be(c->resulttype));
+			}
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			return psprintf("operator %s", format_operator(((OpExpr *) node)->opno));
+		case T_ScalarArrayOpExpr:
+			return psprintf("operator %s", format_operator(((ScalarArrayOpExpr *) node)->opno));
+		case T_RowCompareExpr:
+			return pstrdup("an operator of a row comparison");
+		case T_Aggref:
+		case T_WindowFunc:
+			return NULL;
+		default:
+			return pstrdup("a function the expression calls implicitly");
+	}
+}
 
 /*
  * Does function funcid give another value at each call, or in each
@@ -968,8 +1031,12 @@ varying_function(Oid funcid, void *context)
 		found->name = psprintf("%s()", NameStr(proc->proname));
 	else if (varies)
 	{
+		Oid			ext = getExtensionOfObject(ProcedureRelationId, funcid);
+
 		found->name = format_procedure(funcid);
 		found->own_function = funcid;
+		found->used_as = implicit_use(found->node, funcid);
+		found->extension = OidIsValid(ext) ? get_extension_name(ext) : NULL;
 	}
 	ReleaseSysCache(tup);
 	return varies;
@@ -1039,6 +1106,7 @@ varies_walker(Node *node, void *context)
 	}
 	if (IsA(node, FuncExpr) && reads_unpinned_setting((FuncExpr *) node, name))
 		return true;
+	((Varying *) context)->node = node;
 	if (check_functions_in_node(node, varying_function, context))
 		return true;
 	return expression_tree_walker(node, varies_walker, context);
@@ -1047,7 +1115,8 @@ varies_walker(Node *node, void *context)
 /*
  * steward._migration_expr_varies(expr text, names text[], types text[],
  *                                search_path text,
- *                                OUT uses text, OUT own_function regprocedure)
+ *                                OUT uses text, OUT own_function regprocedure,
+ *                                OUT used_as text, OUT extension text)
  *
  * What makes expr (an up or down the owner wrote against a shape of
  * columns names[i] of types types[i], as for _migration_expr) give
@@ -1055,7 +1124,9 @@ varies_walker(Node *node, void *context)
  * VOLATILE function, PostgreSQL's (gen_random_uuid(), random(),
  * clock_timestamp()) or not (own_function: then uses is its signature,
  * schema-qualified unless in pg_catalog, as the caller's pinned
- * search_path shows it: public.r(integer)), now(), CURRENT_TIMESTAMP
+ * search_path shows it: public.r(integer); used_as, how the expression
+ * calls it when no call of it is written, and extension, the extension
+ * it belongs to, else NULL: Varying), now(), CURRENT_TIMESTAMP
  * (varying_function), or in each session: pg_backend_pid(),
  * current_setting('app.x') of a setting that is not pinned
  * (reads_unpinned_setting, named with its setting); NULL when there is
@@ -1070,10 +1141,10 @@ Datum
 steward_migration_expr_varies(PG_FUNCTION_ARGS)
 {
 	ShapeRefs	refs = {0};
-	Varying		found = {NULL, InvalidOid};
+	Varying		found = {NULL, InvalidOid, NULL, NULL, NULL};
 	TupleDesc	tupdesc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
 	char	   *sql;
 	Node	   *expr;
 	int			nest;
@@ -1094,6 +1165,10 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(found.name);
 	values[1] = ObjectIdGetDatum(found.own_function);
 	nulls[1] = !OidIsValid(found.own_function);
+	values[2] = found.used_as ? CStringGetTextDatum(found.used_as) : (Datum) 0;
+	nulls[2] = found.used_as == NULL;
+	values[3] = found.extension ? CStringGetTextDatum(found.extension) : (Datum) 0;
+	nulls[3] = found.extension == NULL;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 

@@ -234,10 +234,14 @@ LANGUAGE C STABLE;
 
 -- The function (any VOLATILE one, now() and kin, the session's) or
 -- setting that makes an up or down vary, and the function when it is not
--- PostgreSQL's own; NULLs for none (expr.c).  For _migration_refuse_varying.
+-- PostgreSQL's own, with how the expression calls it when it writes no
+-- call of it (a cast, a type's input or output function, an operator) and
+-- the extension it belongs to; NULLs for none (expr.c).  For
+-- _migration_refuse_varying.
 CREATE FUNCTION steward._migration_expr_varies(expr text, names text[], types text[],
                                                search_path text,
-                                               OUT uses text, OUT own_function regprocedure)
+                                               OUT uses text, OUT own_function regprocedure,
+                                               OUT used_as text, OUT extension text)
 AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
 LANGUAGE C VOLATILE;
 
@@ -1617,7 +1621,14 @@ $$;
 -- VOLATILE function is refused, the user's too (upvol49: one wrapping
 -- random() passed where random() was refused), its HINT giving the ALTER
 -- FUNCTION ... STABLE that declares one that gives the same value for the
--- same row (CREATE FUNCTION's default is VOLATILE).  One that reads a
+-- same row (CREATE FUNCTION's default is VOLATILE); the message says how
+-- the expression calls one it writes no call of (a cast, a type's input
+-- function, an operator: trust50, the HINT read as if the user had
+-- written the call), and an extension's function gets no ALTER FUNCTION,
+-- which only the extension's owner could run and its next update would
+-- undo, but a STABLE function of the user's own around it, or another
+-- expression.  Declared volatility only: a STABLE function that calls a
+-- VOLATILE one passes (docs/migrations.md).  One that reads a
 -- setting pg_steward does not pin (current_setting('app.x')) reads the
 -- session's, each writer's in the dual-write trigger (codereview17 R2):
 -- its own DETAIL says which settings read the same everywhere.  An
@@ -1633,11 +1644,13 @@ AS $$
 DECLARE
     fn text;
     own regprocedure;
+    used_as text;
+    ext text;
     once text := CASE WHEN added
                       THEN 'For a value given once to each row, use "default" instead of "up": it fills the rows the table holds, and old-shape writes, and is not compared.'
                       ELSE 'Map the row''s values only: the same row must always give the same value.' END;
 BEGIN
-    SELECT x.uses, x.own_function INTO fn, own
+    SELECT x.uses, x.own_function, x.used_as, x.extension INTO fn, own, used_as, ext
       FROM steward._migration_expr_varies(expr, names, types, user_path) x;
     IF starts_with(fn, 'current_setting(') THEN
         RAISE EXCEPTION 'the % reads a setting of the session that evaluates it: it uses %', what, fn
@@ -1647,10 +1660,23 @@ BEGIN
                               THEN 'Write the value into the expression as a constant; for a value given once to each row, use "default" instead of "up": it is not compared.'
                               ELSE 'Write the value into the expression as a constant.' END;
     ELSIF own IS NOT NULL THEN
-        RAISE EXCEPTION 'the % may give another value each time it is evaluated: it uses %, declared VOLATILE', what, fn
+        RAISE EXCEPTION 'the % may give another value each time it is evaluated: it uses %, declared VOLATILE', what,
+                fn || coalesce(', ' || used_as, '')
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Validation evaluates it again and compares it with the value stored in each row; a VOLATILE function (CREATE FUNCTION''s default) may give another value at each call, so rows could differ and the migration could not complete.',
-                  HINT = format('If %s gives the same value for the same row, declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table).', fn, fn)
+                  HINT = CASE
+                         WHEN ext IS NOT NULL AND used_as IS NULL THEN
+                             format('%s belongs to extension "%s": only the extension''s owner could declare it otherwise, and an update of the extension would declare it again. If it gives the same value for the same row, call it through a function of your own declared STABLE (CREATE FUNCTION ... STABLE); else write the expression another way.',
+                                    fn, ext)
+                         WHEN ext IS NOT NULL THEN
+                             format('%s, %s, belongs to extension "%s": only the extension''s owner could declare it otherwise, and an update of the extension would declare it again. Write the expression without it, e.g. through a function of your own declared STABLE if it gives the same value for the same input.',
+                                    fn, used_as, ext)
+                         WHEN used_as IS NOT NULL THEN
+                             format('The expression calls %s as %s without writing the call. If it gives the same value for the same input, its owner can declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table); else write the expression without it.',
+                                    fn, used_as, fn)
+                         ELSE
+                             format('If %s gives the same value for the same row, declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table).', fn, fn)
+                         END
                          || CASE WHEN added THEN ' ' || once ELSE '' END;
     ELSIF fn IS NOT NULL THEN
         RAISE EXCEPTION 'the % gives another value each time it is evaluated: it uses %', what, fn
