@@ -14,9 +14,13 @@ use Time::HiRes qw(time);
 my $node = PostgreSQL::Test::Cluster->new('purge_drop');
 $node->init;
 # Small batches with a pause between them make a visit long: 300,000 keys
-# take minutes, so the worker is surely inside a visit when we drop.
+# take more than 30 s, so the worker is surely inside a visit when we drop
+# and when we copy.  The fixed pause applies with the governor off; on, an
+# idle server lets the purge run at full speed, and it may have emptied
+# the template before CREATE DATABASE copies it.
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'pg_steward'
+steward.governor = off
 steward.idempotency_purge_interval = '1s'
 steward.idempotency_purge_batch = 200
 steward.idempotency_purge_delay = '20ms'
