@@ -48425,3 +48425,233 @@ BEGIN
     END IF;
 END
 $$;
+
+-- mig52: validation's statement in two parts, the condition on ctid
+-- placed between them (no replace() of a marker in the owner's text).
+DROP FUNCTION steward._migration_values_failing(steward.migration_tables, text, text, text);
+DROP FUNCTION steward._migration_failing_rows(regclass, text, name[], integer, integer);
+CREATE FUNCTION steward._migration_failing_rows(rel regclass, q text[], key_columns name[],
+                                                cap integer, budget integer,
+                                                OUT failing bigint, OUT complete boolean,
+                                                OUT keys text[], OUT ctids text[])
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    los text[] := ARRAY['(0,0)'];
+    his text[] := ARRAY[format('(%s,0)', pg_relation_size(rel) / current_setting('block_size')::bigint + 1)];
+    lo text;
+    hi text;
+    b1 bigint;
+    b2 bigint;
+    off bigint;
+    mid bigint;
+    rows text[];
+    probes integer := 0;
+    keytext text := (SELECT string_agg(format('%I::text', k), ', ' ORDER BY i)
+                       FROM unnest(key_columns) WITH ORDINALITY u(k, i));
+    keynames text := (SELECT string_agg(quote_ident(k), ', ' ORDER BY i)
+                        FROM unnest(key_columns) WITH ORDINALITY u(k, i));
+BEGIN
+    failing := 0; keys := '{}'; ctids := '{}';
+    WHILE cardinality(los) > 0 AND probes < budget LOOP
+        lo := los[cardinality(los)];
+        hi := his[cardinality(his)];
+        los := los[1:cardinality(los) - 1];
+        his := his[1:cardinality(his) - 1];
+        probes := probes + 1;
+        BEGIN
+            PERFORM steward._migration_exec(rel, q[1] || ' AND ctid >= $1::tid AND ctid < $2::tid' || q[2],
+                                            ARRAY[lo, hi]);
+            CONTINUE;
+        EXCEPTION WHEN data_exception THEN
+            NULL;
+        END;
+        b1 := split_part(btrim(lo, '()'), ',', 1)::bigint;
+        off := split_part(btrim(lo, '()'), ',', 2)::bigint;
+        b2 := split_part(btrim(hi, '()'), ',', 1)::bigint;
+        IF off > 0 THEN
+            -- One row, and it fails.
+            failing := failing + 1;
+            ctids := ctids || lo;
+            IF cardinality(keys) < cap THEN
+                keys := keys || CASE WHEN keytext IS NULL THEN format('ctid %s', lo)
+                                     ELSE format('(%s)=(%s)', keynames,
+                                                 (steward._migration_exec(rel, format(
+                                                     'SELECT concat_ws('', '', %s) FROM ONLY %s WHERE ctid = $1::tid',
+                                                     keytext, rel), ARRAY[lo]))[1]) END;
+            END IF;
+        ELSIF b2 - b1 > 1 THEN
+            -- Halves, the lower one first.
+            mid := (b1 + b2) / 2;
+            los := los || format('(%s,0)', mid) || lo;
+            his := his || hi || format('(%s,0)', mid);
+        ELSE
+            -- One block: each of its rows, the first one first.
+            rows := steward._migration_exec(rel, format(
+                'SELECT array_agg(ctid::text ORDER BY ctid DESC) FROM ONLY %s '
+                ' WHERE _steward_side IS NOT NULL AND ctid >= $1::tid AND ctid < $2::tid', rel),
+                ARRAY[lo, hi]);
+            SELECT los || coalesce(array_agg(c ORDER BY i), '{}'),
+                   his || coalesce(array_agg(format('(%s,%s)', b1,
+                                                    split_part(btrim(c, '()'), ',', 2)::bigint + 1) ORDER BY i), '{}')
+              INTO los, his
+              FROM unnest(rows[1]::text[]) WITH ORDINALITY u(c, i);
+        END IF;
+    END LOOP;
+    complete := cardinality(los) = 0;
+END
+$$;
+
+CREATE FUNCTION steward._migration_values_failing(t steward.migration_tables, q text[],
+                                                  code text, err text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    f record;
+    res text[];
+BEGIN
+    SELECT * INTO f FROM steward._migration_failing_rows(t.relid, q, t.key_columns, 5, 1000) x;
+    IF f.complete AND f.failing > 0 THEN
+        BEGIN
+            res := steward._migration_exec(t.relid, q[1] || ' AND ctid <> ALL ($1::tid[])' || q[2],
+                                           ARRAY[f.ctids::text]);
+        EXCEPTION WHEN data_exception THEN
+            res := NULL;     -- rows changed since: not judged now
+        END;
+    END IF;
+    RETURN jsonb_build_array(
+        jsonb_build_object('check', format('values %s', t.relid), 'passed', false, 'detail',
+            CASE WHEN f.failing = 0
+                 -- Rewritten between the two readings.
+                 THEN format('an up or down expression fails on a row (%s: %s), as the backfill and the '
+                             'dual-write trigger would on it, and on no row at a second reading: validate again',
+                             code, err)
+                 ELSE format('%s%s %s an up or down expression (%s: %s), as the backfill and the dual-write '
+                             'trigger would: %s%s; rewrite %s (UPDATE) in the old or the new shape, or fix the '
+                             'expression and start again%s',
+                             CASE WHEN f.complete THEN '' ELSE 'at least ' END, f.failing,
+                             CASE WHEN f.failing = 1 THEN 'row fails' ELSE 'rows fail' END, code, err,
+                             array_to_string(f.keys, ', '),
+                             CASE WHEN NOT f.complete THEN ' and more'
+                                  WHEN f.failing > cardinality(f.keys)
+                                  THEN format(' and %s more', f.failing - cardinality(f.keys))
+                                  ELSE '' END,
+                             CASE WHEN f.failing = 1 THEN 'it' ELSE 'them' END,
+                             CASE WHEN coalesce(res[2]::bigint, 0) > 0
+                                  THEN format('; %s of the %s other rows differ (%s)', res[2], res[1], res[5])
+                                  ELSE '' END) END),
+        jsonb_build_object('check', format('checksums %s', t.relid),
+            'passed', CASE WHEN res IS NOT NULL THEN coalesce(res[4]::bigint, 0) = 0 END,
+            'detail', CASE WHEN res IS NULL
+                           THEN format('not computed: rows fail an up or down expression (values %s)', t.relid)
+                           WHEN coalesce(res[4]::bigint, 0) = 0
+                           THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                       coalesce(res[3], '0'))
+                           ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END
+                      || CASE WHEN res IS NULL THEN ''
+                              WHEN f.failing = 1 THEN ' (the failing row left out)'
+                              ELSE format(' (the %s failing rows left out)', f.failing) END));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_values_check(mig text, t steward.migration_tables)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    results jsonb := '[]';
+    c steward.migration_columns;
+    "check" text;
+    passed boolean;
+    detail text;
+    bads text[];
+    actuals text[];
+    expecteds text[];
+    newcol text;
+    oldcol text;
+    upx text;
+    downx text;
+    keys text;
+    q text[];
+    res text[];
+    err text;
+    code text;
+BEGIN
+    bads := '{}'; actuals := '{}'; expecteds := '{}';
+    FOR c IN SELECT * FROM steward.migration_columns x
+              WHERE x.migration = mig AND x.relid = t.relid
+                AND (x.up_sql IS NOT NULL OR x.down_sql IS NOT NULL) ORDER BY x.ord LOOP
+        newcol := NULL; upx := NULL; oldcol := NULL; downx := NULL;
+        -- An up or down that reads no column is a default, which later
+        -- writes keep (mig14 M4, dualwrite.c default_keep): not compared.
+        IF c.up_sql IS NOT NULL AND c.kind IN ('pair', 'added') AND cardinality(c.up_params) > 0 THEN
+            newcol := format('%I', (steward._migration_physical(mig, t.relid, 'new', ARRAY[c.new_name::text]))[1]);
+            upx := steward._migration_bind(mig, t.relid, 'old', c.up_sql, c.up_params, c.new_type);
+        END IF;
+        IF c.down_sql IS NOT NULL AND c.kind IN ('pair', 'dropped') AND cardinality(c.down_params) > 0 THEN
+            oldcol := format('%I', (steward._migration_physical(mig, t.relid, 'old', ARRAY[c.old_name::text]))[1]);
+            downx := steward._migration_bind(mig, t.relid, 'new', c.down_sql, c.down_params, c.old_type);
+        END IF;
+        CONTINUE WHEN upx IS NULL AND downx IS NULL;
+        bads := bads || format('CASE _steward_side WHEN ''o'' THEN %s WHEN ''n'' THEN %s ELSE false END',
+                               coalesce(steward._migration_distinct(newcol, upx, c.new_type), 'false'),
+                               coalesce(steward._migration_distinct(oldcol, downx, c.old_type), 'false'));
+        actuals := actuals || format('coalesce(CASE _steward_side WHEN ''o'' THEN %s::text WHEN ''n'' THEN %s::text END, chr(30))',
+                                     coalesce(newcol, 'NULL'), coalesce(oldcol, 'NULL'));
+        expecteds := expecteds || format('coalesce(CASE _steward_side WHEN ''o'' THEN (%s)::text WHEN ''n'' THEN (%s)::text END, chr(30))',
+                                         coalesce(upx, 'NULL'), coalesce(downx, 'NULL'));
+    END LOOP;
+    IF cardinality(bads) > 0 THEN
+        SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
+          FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
+        -- In two parts around the end of v's WHERE clause, where the
+        -- search for failing rows adds its condition on ctid (mig52).
+        q := ARRAY[format(
+            'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
+            '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid),
+            '), '
+            '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
+            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '             FROM v GROUP BY b) '
+            'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
+            '       string_agg(format(''range %s: %s rows differ, e.g. keys %s and %s'', '
+            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '         FILTER (WHERE nbad > 0 OR ha <> he) '
+            '  FROM g'];
+        BEGIN
+            res := steward._migration_exec(t.relid, q[1] || q[2]);
+        EXCEPTION WHEN data_exception THEN
+            -- An up or down failing on a row written behind the trigger's
+            -- back: the backfill and the trigger would refuse that row.
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
+            RETURN results || steward._migration_values_failing(t, q, code, err);
+        END;
+        "check" := format('values %s', t.relid);
+        passed := coalesce(res[2]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
+                                   coalesce(res[1], '0'))
+                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        "check" := format('checksums %s', t.relid);
+        passed := coalesce(res[4]::bigint, 0) = 0;
+        detail := CASE WHEN passed
+                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
+                                   coalesce(res[3], '0'))
+                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
+        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+    END IF;
+    RETURN results;
+END
+$$;

@@ -4082,8 +4082,11 @@ $$;
 -- (an up or down failing on a row written behind the trigger's back),
 -- found by bisection (mig19: the check gave the error and no row, so the
 -- user could not find it, where PostgreSQL's constraint errors name the
--- failing row).  q holds the comment /*rows*/ where a condition on ctid
--- is added to its WHERE clause; it is run as the table's owner (_migration_exec)
+-- failing row).  q is the statement in two parts, q[1] ending in its
+-- WHERE clause, where a condition on ctid goes between them: never
+-- replace() of a marker, which also rewrote the owner's up or down text
+-- inside q when it held the marker (a literal '/*rows*/': mig52, other
+-- rows named and differences hidden).  It is run as the table's owner (_migration_exec)
 -- on halves of the table's block range (a TID range scan), each in its
 -- own subtransaction, then on each row of a failing block.  A failing
 -- range stops at its first failing row, a passing one is read whole, so
@@ -4093,7 +4096,7 @@ $$;
 -- order as "(k1, k2)=(v1, v2)" (their ctid when the table has no key
 -- columns), and every failing row's ctid (for the checks of the other
 -- rows).
-CREATE FUNCTION steward._migration_failing_rows(rel regclass, q text, key_columns name[],
+CREATE FUNCTION steward._migration_failing_rows(rel regclass, q text[], key_columns name[],
                                                 cap integer, budget integer,
                                                 OUT failing bigint, OUT complete boolean,
                                                 OUT keys text[], OUT ctids text[])
@@ -4125,7 +4128,7 @@ BEGIN
         his := his[1:cardinality(his) - 1];
         probes := probes + 1;
         BEGIN
-            PERFORM steward._migration_exec(rel, replace(q, '/*rows*/', 'AND ctid >= $1::tid AND ctid < $2::tid'),
+            PERFORM steward._migration_exec(rel, q[1] || ' AND ctid >= $1::tid AND ctid < $2::tid' || q[2],
                                             ARRAY[lo, hi]);
             CONTINUE;
         EXCEPTION WHEN data_exception THEN
@@ -4170,12 +4173,13 @@ $$;
 -- The checks "values <table>" and "checksums <table>" of
 -- _migration_values_check when its statement q raised a data exception
 -- (code, err: an up or down failing on a row written behind the
--- trigger's back, which the backfill and the trigger would refuse).  The
+-- trigger's back, which the backfill and the trigger would refuse; q in
+-- two parts, as _migration_failing_rows takes it).  The
 -- rows are named by key (_migration_failing_rows), and the other rows
 -- compared and checksummed without them (mig19: the check named no row,
 -- and the checksums check was dropped from the report); when the rows
 -- could not all be found or read, checksums is not judged (passed NULL).
-CREATE FUNCTION steward._migration_values_failing(t steward.migration_tables, q text,
+CREATE FUNCTION steward._migration_values_failing(t steward.migration_tables, q text[],
                                                   code text, err text)
 RETURNS jsonb
 LANGUAGE plpgsql
@@ -4188,7 +4192,7 @@ BEGIN
     SELECT * INTO f FROM steward._migration_failing_rows(t.relid, q, t.key_columns, 5, 1000) x;
     IF f.complete AND f.failing > 0 THEN
         BEGIN
-            res := steward._migration_exec(t.relid, replace(q, '/*rows*/', 'AND ctid <> ALL ($1::tid[])'),
+            res := steward._migration_exec(t.relid, q[1] || ' AND ctid <> ALL ($1::tid[])' || q[2],
                                            ARRAY[f.ctids::text]);
         EXCEPTION WHEN data_exception THEN
             res := NULL;     -- rows changed since: not judged now
@@ -4265,7 +4269,7 @@ DECLARE
     upx text;
     downx text;
     keys text;
-    q text;
+    q text[];
     res text[];
     err text;
     code text;
@@ -4297,25 +4301,28 @@ BEGIN
     IF cardinality(bads) > 0 THEN
         SELECT string_agg(format('%I::text', k), ', ' ORDER BY i) INTO keys
           FROM unnest(t.key_columns) WITH ORDINALITY u(k, i);
-        q := format(
+        -- In two parts around the end of v's WHERE clause, where the
+        -- search for failing rows adds its condition on ctid (mig52).
+        q := ARRAY[format(
             'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
             '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
             '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
             '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
-            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL /*rows*/), '
+            '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL',
+            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
+            array_to_string(expecteds, ', '), t.relid),
+            '), '
             '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
             '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
             '                  max(k) FILTER (WHERE bad) AS bmax '
             '             FROM v GROUP BY b) '
             'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
-            '       string_agg(format(''range %%s: %%s rows differ, e.g. keys %%s and %%s'', '
+            '       string_agg(format(''range %s: %s rows differ, e.g. keys %s and %s'', '
             '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
             '         FILTER (WHERE nbad > 0 OR ha <> he) '
-            '  FROM g',
-            keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
-            array_to_string(expecteds, ', '), t.relid);
+            '  FROM g'];
         BEGIN
-            res := steward._migration_exec(t.relid, q);
+            res := steward._migration_exec(t.relid, q[1] || q[2]);
         EXCEPTION WHEN data_exception THEN
             -- An up or down failing on a row written behind the trigger's
             -- back: the backfill and the trigger would refuse that row.
