@@ -48655,3 +48655,165 @@ BEGIN
     RETURN results;
 END
 $$;
+
+-- review39: an up or down is looked at for VOLATILE functions coerced to
+-- the type of the column it fills, so an ASSIGNMENT cast's function counts,
+-- and a type change with no up or no down is looked at too
+-- (_migration_expr_varies and both _migration_refuse_varying take the
+-- target type: dropped and created again).
+DROP FUNCTION steward._migration_refuse_varying_as_owner(regclass, text, text[], text[], text, text, boolean);
+DROP FUNCTION steward._migration_refuse_varying(text, text[], text[], text, text, boolean);
+DROP FUNCTION steward._migration_expr_varies(text, text[], text[], text);
+CREATE FUNCTION steward._migration_expr_varies(expr text, names text[], types text[],
+                                               search_path text, target text,
+                                               OUT uses text, OUT own_function regprocedure,
+                                               OUT used_as text, OUT extension text)
+AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
+LANGUAGE C VOLATILE;
+
+CREATE FUNCTION steward._migration_refuse_varying(expr text, names text[], types text[],
+                                                  target text, user_path text, what text,
+                                                  added boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fn text;
+    own regprocedure;
+    used_as text;
+    ext text;
+    once text := CASE WHEN added
+                      THEN 'For a value given once to each row, use "default" instead of "up": it fills the rows the table holds, and old-shape writes, and is not compared.'
+                      ELSE 'Map the row''s values only: the same row must always give the same value.' END;
+BEGIN
+    SELECT x.uses, x.own_function, x.used_as, x.extension INTO fn, own, used_as, ext
+      FROM steward._migration_expr_varies(expr, names, types, user_path, target) x;
+    IF starts_with(fn, 'current_setting(') THEN
+        RAISE EXCEPTION 'the % reads a setting of the session that evaluates it: it uses %', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The dual-write trigger evaluates it in the session of each write, the backfill and validation in theirs, and validation compares the values: a row written where the setting has another value would differ and the migration could not complete. Only the settings pg_steward pins while it evaluates (DateStyle, IntervalStyle, TimeZone, timezone_abbreviations, extra_float_digits, bytea_output, xmlbinary, xmloption, lc_monetary, lc_numeric, lc_time, array_nulls, quote_all_identifiers, default_text_search_config) read the same everywhere.',
+                  HINT = CASE WHEN added
+                              THEN 'Write the value into the expression as a constant; for a value given once to each row, use "default" instead of "up": it is not compared.'
+                              ELSE 'Write the value into the expression as a constant.' END;
+    ELSIF own IS NOT NULL THEN
+        RAISE EXCEPTION 'the % may give another value each time it is evaluated: it uses %, declared VOLATILE', what,
+                fn || coalesce(', ' || used_as, '')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Validation evaluates it again and compares it with the value stored in each row; a VOLATILE function (CREATE FUNCTION''s default) may give another value at each call, so rows could differ and the migration could not complete.',
+                  HINT = CASE
+                         WHEN ext IS NOT NULL AND used_as IS NULL THEN
+                             format('%s belongs to extension "%s": only the extension''s owner could declare it otherwise, and an update of the extension would declare it again. If it gives the same value for the same row, call it through a function of your own declared STABLE (CREATE FUNCTION ... STABLE); else write the expression another way.',
+                                    fn, ext)
+                         WHEN ext IS NOT NULL THEN
+                             format('%s, %s, belongs to extension "%s": only the extension''s owner could declare it otherwise, and an update of the extension would declare it again. Write the expression without it, e.g. through a function of your own declared STABLE if it gives the same value for the same input.',
+                                    fn, used_as, ext)
+                         WHEN used_as IS NOT NULL THEN
+                             format('The expression calls %s as %s without writing the call. If it gives the same value for the same input, its owner can declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table); else write the expression without it.',
+                                    fn, used_as, fn)
+                         ELSE
+                             format('If %s gives the same value for the same row, declare it so: ALTER FUNCTION %s STABLE (or IMMUTABLE if it reads no table).', fn, fn)
+                         END
+                         || CASE WHEN added THEN ' ' || once ELSE '' END;
+    ELSIF fn IS NOT NULL THEN
+        RAISE EXCEPTION 'the % gives another value each time it is evaluated: it uses %', what, fn
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Validation evaluates it again and compares it with the value stored in each row, so every row would differ and the migration could not complete.',
+                  HINT = once;
+    END IF;
+END
+$$;
+
+CREATE FUNCTION steward._migration_refuse_varying_as_owner(rel regclass, expr text, names text[],
+                                                           types text[], target text,
+                                                           user_path text, what text,
+                                                           added boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    st text;
+    msg text;
+    det text;
+    hin text;
+BEGIN
+    PERFORM steward._migration_exec(rel,
+        'SELECT steward._migration_refuse_varying($1, $2::pg_catalog.text[], $3::pg_catalog.text[], '
+        '$4, $5, $6, $7::pg_catalog.bool)',
+        ARRAY[expr, names::text, types::text, target, user_path, what, added::text]);
+EXCEPTION WHEN invalid_parameter_value THEN
+    GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
+                            det = PG_EXCEPTION_DETAIL, hin = PG_EXCEPTION_HINT;
+    IF det <> '' AND hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det, HINT = hin;
+    ELSIF det <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, DETAIL = det;
+    ELSIF hin <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg, HINT = hin;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = st, MESSAGE = msg;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_column_exprs(rel regclass, c jsonb,
+                                                old_names text[], old_types text[],
+                                                new_names text[], new_types text[],
+                                                user_path text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := c->'body';
+    what text := c->>'what';
+    e record;
+BEGIN
+    IF c->>'kind' IN ('pair', 'added') THEN
+        IF body ? 'up' OR c->>'kind' = 'pair' THEN
+            e := steward._migration_expr(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                         old_names, old_types, c->>'new_type',
+                                         'up expression of ' || what, user_path);
+            PERFORM steward._migration_refuse_generated(rel, e.params, 'up expression of ' || what);
+            -- With no up, the old column itself, through the cast to the
+            -- new type (an ASSIGNMENT cast's function may vary).
+            PERFORM steward._migration_refuse_varying_as_owner(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                                               old_names, old_types, c->>'new_type',
+                                                               user_path, 'up expression of ' || what,
+                                                               c->>'kind' = 'added');
+            c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
+        END IF;
+        IF body ? 'default' THEN
+            e := steward._migration_expr(rel, body->>'default', '{}', '{}', c->>'new_type',
+                                         'default of ' || what, user_path);
+            c := c || jsonb_build_object('default_sql', e.sql);
+        ELSIF c->>'kind' = 'pair' AND c->>'default_sql' IS NULL AND c->>'old_default' IS NOT NULL THEN
+            -- A type change keeps the column's default, for the new type.
+            BEGIN
+                e := steward._migration_expr(rel, c->>'old_default', '{}', '{}', c->>'new_type',
+                                             format('the default of column "%s" (%s)', c->>'old_name', what),
+                                             user_path);
+            EXCEPTION WHEN datatype_mismatch THEN
+                RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'datatype_mismatch',
+                    HINT = 'Give the step the new column''s "default" (or "default": "NULL" for none).';
+            END;
+            c := c || jsonb_build_object('default_sql', e.sql);
+        END IF;
+    END IF;
+    IF c->>'kind' = 'pair' OR (c->>'kind' = 'dropped' AND body ? 'down') THEN
+        e := steward._migration_expr(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                     new_names, new_types, c->>'old_type',
+                                     'down expression of ' || what, user_path);
+        PERFORM steward._migration_refuse_generated(rel, e.params, 'down expression of ' || what);
+        -- A dropped column's down over no column is its default for
+        -- new-shape INSERTs (now() for a created_at), not compared.
+        IF c->>'kind' = 'pair' OR cardinality(e.params) > 0 THEN
+            PERFORM steward._migration_refuse_varying_as_owner(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                                               new_names, new_types, c->>'old_type',
+                                                               user_path, 'down expression of ' || what, false);
+        END IF;
+        c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
+    END IF;
+    RETURN c;
+END
+$$;

@@ -8,7 +8,7 @@
  *	  steward._migration_expr(tbl, expr, names, types, target, what, search_path)
  *	  steward._migration_sql(tbl, expr, params, physical, target)
  *	  steward._migration_type_has_equality(type_name)
- *	  steward._migration_expr_varies(expr, names, types, search_path)
+ *	  steward._migration_expr_varies(expr, names, types, search_path, target)
  *	  steward._migration_assign(value, target)
  *	  steward._migration_domain_checked(target)
  *
@@ -1114,7 +1114,7 @@ varies_walker(Node *node, void *context)
 
 /*
  * steward._migration_expr_varies(expr text, names text[], types text[],
- *                                search_path text,
+ *                                search_path text, target text,
  *                                OUT uses text, OUT own_function regprocedure,
  *                                OUT used_as text, OUT extension text)
  *
@@ -1130,7 +1130,12 @@ varies_walker(Node *node, void *context)
  * (varying_function), or in each session: pg_backend_pid(),
  * current_setting('app.x') of a setting that is not pinned
  * (reads_unpinned_setting, named with its setting); NULL when there is
- * none.
+ * none.  target, a canonical type or NULL, is the type of the column
+ * the expression fills: expr is looked at coerced to it by the assignment
+ * rules, as the backfill and the dual-write trigger evaluate it
+ * (_migration_sql), so an ASSIGNMENT cast's function, which the
+ * expression calls without writing the call ("up": "v" into a column of
+ * the user's type), counts (review39: it was looked at uncoerced).
  * Validation evaluates up and down again and compares them with each
  * row's stored values, so such an expression fails it for every row,
  * after the whole backfill (mig14 M3).  Nothing is evaluated.  Takes no
@@ -1148,6 +1153,8 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 	char	   *sql;
 	Node	   *expr;
 	int			nest;
+	Oid			target = InvalidOid;
+	int32		targetmod = -1;
 
 	steward_require_arg(fcinfo, 0, "expression");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
@@ -1155,10 +1162,12 @@ steward_migration_expr_varies(PG_FUNCTION_ARGS)
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	refs.what = "expression";
 	shape_refs_args(fcinfo, 1, &refs);
+	if (!PG_ARGISNULL(4))
+		parse_type(text_to_cstring(PG_GETARG_TEXT_PP(4)), &target, &targetmod);
 	nest = NewGUCNestLevel();
 	if (!PG_ARGISNULL(3))
 		use_search_path(text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	expr = transform_shape_expr(sql, &refs, InvalidOid, -1);
+	expr = transform_shape_expr(sql, &refs, target, targetmod);
 	AtEOXact_GUC(false, nest);
 	if (!varies_walker(expr, &found))
 		PG_RETURN_NULL();

@@ -236,10 +236,11 @@ LANGUAGE C STABLE;
 -- setting that makes an up or down vary, and the function when it is not
 -- PostgreSQL's own, with how the expression calls it when it writes no
 -- call of it (a cast, a type's input or output function, an operator) and
--- the extension it belongs to; NULLs for none (expr.c).  For
--- _migration_refuse_varying.
+-- the extension it belongs to; NULLs for none (expr.c).  The expression
+-- is looked at coerced to target, its column's type (NULL: none), so an
+-- ASSIGNMENT cast's function counts.  For _migration_refuse_varying.
 CREATE FUNCTION steward._migration_expr_varies(expr text, names text[], types text[],
-                                               search_path text,
+                                               search_path text, target text,
                                                OUT uses text, OUT own_function regprocedure,
                                                OUT used_as text, OUT extension text)
 AS 'MODULE_PATHNAME', 'steward_migration_expr_varies'
@@ -1635,8 +1636,14 @@ $$;
 -- add_column's "default" fills each row once and is not compared: the
 -- HINT says so when there is no other "up" to give.  Not called for a
 -- dropped column's down that reads no column (its default, not compared).
+-- Looked at coerced to target, the type of the column it fills, as the
+-- backfill and the dual-write trigger evaluate it: an ASSIGNMENT cast
+-- through a VOLATILE function ("up": "v" into a column of the user's type,
+-- or a type change with no up or no down) passed start and failed
+-- validation for every row (review39).
 CREATE FUNCTION steward._migration_refuse_varying(expr text, names text[], types text[],
-                                                  user_path text, what text, added boolean)
+                                                  target text, user_path text, what text,
+                                                  added boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1651,7 +1658,7 @@ DECLARE
                       ELSE 'Map the row''s values only: the same row must always give the same value.' END;
 BEGIN
     SELECT x.uses, x.own_function, x.used_as, x.extension INTO fn, own, used_as, ext
-      FROM steward._migration_expr_varies(expr, names, types, user_path) x;
+      FROM steward._migration_expr_varies(expr, names, types, user_path, target) x;
     IF starts_with(fn, 'current_setting(') THEN
         RAISE EXCEPTION 'the % reads a setting of the session that evaluates it: it uses %', what, fn
             USING ERRCODE = 'invalid_parameter_value',
@@ -1696,8 +1703,9 @@ $$;
 -- _migration_refuse_varying raises; its refusal (22023) raised again here,
 -- so that it shows no CONTEXT line of the statement that ran it.
 CREATE FUNCTION steward._migration_refuse_varying_as_owner(rel regclass, expr text, names text[],
-                                                           types text[], user_path text,
-                                                           what text, added boolean)
+                                                           types text[], target text,
+                                                           user_path text, what text,
+                                                           added boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1710,8 +1718,8 @@ DECLARE
 BEGIN
     PERFORM steward._migration_exec(rel,
         'SELECT steward._migration_refuse_varying($1, $2::pg_catalog.text[], $3::pg_catalog.text[], '
-        '$4, $5, $6::pg_catalog.bool)',
-        ARRAY[expr, names::text, types::text, user_path, what, added::text]);
+        '$4, $5, $6, $7::pg_catalog.bool)',
+        ARRAY[expr, names::text, types::text, target, user_path, what, added::text]);
 EXCEPTION WHEN invalid_parameter_value THEN
     GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT,
                             det = PG_EXCEPTION_DETAIL, hin = PG_EXCEPTION_HINT;
@@ -1753,11 +1761,12 @@ BEGIN
                                          old_names, old_types, c->>'new_type',
                                          'up expression of ' || what, user_path);
             PERFORM steward._migration_refuse_generated(rel, e.params, 'up expression of ' || what);
-            IF body ? 'up' THEN
-                PERFORM steward._migration_refuse_varying_as_owner(rel, body->>'up', old_names, old_types,
-                                                                   user_path, 'up expression of ' || what,
-                                                                   c->>'kind' = 'added');
-            END IF;
+            -- With no up, the old column itself, through the cast to the
+            -- new type (an ASSIGNMENT cast's function may vary).
+            PERFORM steward._migration_refuse_varying_as_owner(rel, coalesce(body->>'up', quote_ident(c->>'old_name')),
+                                                               old_names, old_types, c->>'new_type',
+                                                               user_path, 'up expression of ' || what,
+                                                               c->>'kind' = 'added');
             c := c || jsonb_build_object('up_sql', e.sql, 'up_params', e.params);
         END IF;
         IF body ? 'default' THEN
@@ -1784,8 +1793,9 @@ BEGIN
         PERFORM steward._migration_refuse_generated(rel, e.params, 'down expression of ' || what);
         -- A dropped column's down over no column is its default for
         -- new-shape INSERTs (now() for a created_at), not compared.
-        IF body ? 'down' AND (c->>'kind' = 'pair' OR cardinality(e.params) > 0) THEN
-            PERFORM steward._migration_refuse_varying_as_owner(rel, body->>'down', new_names, new_types,
+        IF c->>'kind' = 'pair' OR cardinality(e.params) > 0 THEN
+            PERFORM steward._migration_refuse_varying_as_owner(rel, coalesce(body->>'down', quote_ident(c->>'new_name')),
+                                                               new_names, new_types, c->>'old_type',
                                                                user_path, 'down expression of ' || what, false);
         END IF;
         c := c || jsonb_build_object('down_sql', e.sql, 'down_params', e.params);
