@@ -579,8 +579,8 @@ BEGIN
                  WHERE cur IS NOT NULL AND k.locktype = 'relation' AND k.granted
                    AND k.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
                    AND k.relation = cur AND k.pid <> pg_backend_pid();
-                RAISE EXCEPTION 'migration "%" could not take its locks in % attempts of % ms',
-                        mig, attempt, s.lock_timeout_ms
+                RAISE EXCEPTION 'migration "%" could not take its locks in % of % ms',
+                        mig, steward._relayout_count(attempt, 'attempt', 'attempts'), s.lock_timeout_ms
                     USING ERRCODE = 'lock_not_available',
                           DETAIL = CASE WHEN cur IS NULL THEN format('Last attempt: %s', SQLERRM)
                                         ELSE format('Last attempt: %s, waiting for %s %s%s.', SQLERRM,
@@ -1854,7 +1854,8 @@ BEGIN
          WHERE x.oid = rel;
         IF nulls > 0 THEN
             PERFORM steward._report('warning',
-                    format('the statistics of relation "%s" estimate %s rows with column "%s" NULL, which "not_null" of %s refuses', steward._relation_name(rel), nulls, c->>'old_name', what),
+                    format('the statistics of relation "%s" estimate %s with column "%s" NULL, which "not_null" of %s refuses', steward._relation_name(rel),
+                           steward._relayout_count(nulls::bigint, 'row', 'rows'), c->>'old_name', what),
                     detail => 'The backfill fails on the first such row, and old-shape writes of NULL fail meanwhile (23514).',
                     hint => format('Roll back (SELECT steward.migration_rollback(%L);) and give an "up" that maps NULL (coalesce), or fix the rows first.', mig));
         END IF;
@@ -3935,7 +3936,9 @@ BEGIN
         PERFORM steward._migration_record('update', mig, jsonb_build_object(
             'backfill_status', 'incomplete'));
         PERFORM steward._report('notice',
-                format('migration "%s": %s rows were held by other transactions and are not backfilled yet', mig, remaining),
+                format('migration "%s": %s held by other transactions and %s not backfilled yet', mig,
+                       steward._relayout_count(remaining, 'row was', 'rows were'),
+                       CASE WHEN remaining = 1 THEN 'is' ELSE 'are' END),
                 hint => 'Run steward.migration_backfill again.');
         RETURN;
     END IF;
@@ -4227,16 +4230,20 @@ BEGIN
                                   ELSE '' END,
                              CASE WHEN f.failing = 1 THEN 'it' ELSE 'them' END,
                              CASE WHEN coalesce(res[2]::bigint, 0) > 0
-                                  THEN format('; %s of the %s other rows differ (%s)', res[2], res[1], res[5])
+                                  THEN format('; %s of the %s %s (%s)', res[2],
+                                              steward._relayout_count(res[1]::bigint, 'other row', 'other rows'),
+                                              CASE WHEN res[2]::bigint = 1 THEN 'differs' ELSE 'differ' END, res[5])
                                   ELSE '' END) END),
         jsonb_build_object('check', format('checksums %s', t.relid),
             'passed', CASE WHEN res IS NOT NULL THEN coalesce(res[4]::bigint, 0) = 0 END,
             'detail', CASE WHEN res IS NULL
-                           THEN format('not computed: rows fail an up or down expression (values %s)', t.relid)
+                           THEN format('not computed: an up or down expression fails (values %s)', t.relid)
                            WHEN coalesce(res[4]::bigint, 0) = 0
-                           THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
-                                       coalesce(res[3], '0'))
-                           ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END
+                           THEN format('%s: checksums of the derived columns and of up/down agree',
+                                       steward._relayout_count(coalesce(res[3], '0')::bigint, 'key range', 'key ranges'))
+                           ELSE format('%s of %s %s (%s)', res[4],
+                                       steward._relayout_count(res[3]::bigint, 'key range', 'key ranges'),
+                                       CASE WHEN res[4]::bigint = 1 THEN 'disagrees' ELSE 'disagree' END, res[5]) END
                       || CASE WHEN res IS NULL THEN ''
                               WHEN f.failing = 1 THEN ' (the failing row left out)'
                               ELSE format(' (the %s failing rows left out)', f.failing) END));
@@ -4268,9 +4275,6 @@ AS $$
 DECLARE
     results jsonb := '[]';
     c steward.migration_columns;
-    "check" text;
-    passed boolean;
-    detail text;
     bads text[];
     actuals text[];
     expecteds text[];
@@ -4316,19 +4320,28 @@ BEGIN
         q := ARRAY[format(
             'WITH v AS (SELECT (hashtextextended(ARRAY[%1$s]::text, 0) %% 16 + 16) %% 16 AS b, '
             '                  ARRAY[%1$s]::text AS k, (%2$s) AS bad, '
-            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0)::numeric AS ha, '
-            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0)::numeric AS he '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %3$s) COLLATE "C", 0) AS rha, '
+            '                  hashtextextended(concat_ws(chr(31), _steward_side, %4$s) COLLATE "C", 0) AS rhe '
             '             FROM ONLY %5$s WHERE _steward_side IS NOT NULL',
             keys, array_to_string(bads, ' OR '), array_to_string(actuals, ', '),
             array_to_string(expecteds, ', '), t.relid),
             '), '
             '     g AS (SELECT b, count(*) AS n, count(*) FILTER (WHERE bad) AS nbad, '
-            '                  sum(ha) AS ha, sum(he) AS he, min(k) FILTER (WHERE bad) AS bmin, '
-            '                  max(k) FILTER (WHERE bad) AS bmax '
+            '                  sum(rha::numeric) AS ha, sum(rhe::numeric) AS he, min(k) FILTER (WHERE bad) AS bmin, '
+            '                  max(k) FILTER (WHERE bad) AS bmax, '
+            '                  count(*) FILTER (WHERE rha <> rhe) AS ntext, '
+            '                  min(k) FILTER (WHERE rha <> rhe) AS tmin '
             '             FROM v GROUP BY b) '
             'SELECT sum(n), sum(nbad), count(*), count(*) FILTER (WHERE ha <> he), '
-            '       string_agg(format(''range %s: %s rows differ, e.g. keys %s and %s'', '
-            '                         b, nbad, bmin, bmax), ''; '' ORDER BY b) '
+            '       string_agg(''range '' || b || '': '' || CASE '
+            '           WHEN nbad = 1 THEN ''1 row differs, key '' || bmin '
+            '           WHEN nbad > 1 AND bmin = bmax THEN nbad || '' rows differ, e.g. key '' || bmin '
+            '           WHEN nbad > 1 THEN nbad || '' rows differ, e.g. keys '' || bmin || '' and '' || bmax '
+            '           WHEN ntext = 1 THEN ''1 row equal to up/down by its type''''s equality but not in text, key '' || tmin '
+            '           WHEN ntext > 1 THEN ntext || '' rows equal to up/down by their type''''s equality but not in text, '
+            'e.g. key '' || tmin '
+            '           ELSE ''no row differs: the sums of the row checksums differ'' END, '
+            '                  ''; '' ORDER BY b) '
             '         FILTER (WHERE nbad > 0 OR ha <> he) '
             '  FROM g'];
         BEGIN
@@ -4339,20 +4352,20 @@ BEGIN
             GET STACKED DIAGNOSTICS err = MESSAGE_TEXT, code = RETURNED_SQLSTATE;
             RETURN results || steward._migration_values_failing(t, q, code, err);
         END;
-        "check" := format('values %s', t.relid);
-        passed := coalesce(res[2]::bigint, 0) = 0;
-        detail := CASE WHEN passed
-                       THEN format('%s rows: new columns = up(old), old columns = down(new)',
-                                   coalesce(res[1], '0'))
-                       ELSE format('%s of %s rows differ (%s)', res[2], res[1], res[5]) END;
-        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
-        "check" := format('checksums %s', t.relid);
-        passed := coalesce(res[4]::bigint, 0) = 0;
-        detail := CASE WHEN passed
-                       THEN format('%s key ranges: checksums of the derived columns and of up/down agree',
-                                   coalesce(res[3], '0'))
-                       ELSE format('%s of %s key ranges disagree (%s)', res[4], res[3], res[5]) END;
-        results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
+        results := results || jsonb_build_object('check', format('values %s', t.relid),
+            'passed', coalesce(res[2]::bigint, 0) = 0,
+            'detail', CASE WHEN coalesce(res[2]::bigint, 0) = 0
+                           THEN format('%s: new columns = up(old), old columns = down(new)',
+                                       steward._relayout_count(coalesce(res[1], '0')::bigint, 'row', 'rows'))
+                           ELSE format('%s of %s %s (%s)', res[2], steward._relayout_count(res[1]::bigint, 'row', 'rows'),
+                                       CASE WHEN res[2]::bigint = 1 THEN 'differs' ELSE 'differ' END, res[5]) END);
+        results := results || jsonb_build_object('check', format('checksums %s', t.relid),
+            'passed', coalesce(res[4]::bigint, 0) = 0,
+            'detail', CASE WHEN coalesce(res[4]::bigint, 0) = 0
+                           THEN format('%s: checksums of the derived columns and of up/down agree',
+                                       steward._relayout_count(coalesce(res[3], '0')::bigint, 'key range', 'key ranges'))
+                           ELSE format('%s of %s %s (%s)', res[4], steward._relayout_count(res[3]::bigint, 'key range', 'key ranges'),
+                                       CASE WHEN res[4]::bigint = 1 THEN 'disagrees' ELSE 'disagree' END, res[5]) END);
     END IF;
     RETURN results;
 END
@@ -4443,7 +4456,8 @@ BEGIN
         "check" := format('backfill %s', t.relid);
         passed := n = 0;
         detail := CASE WHEN n = 0 THEN 'every row is written in both shapes'
-                       ELSE format('%s rows not backfilled yet: CALL steward.migration_backfill(%L)', n, mig) END;
+                       ELSE format('%s not backfilled yet: CALL steward.migration_backfill(%L)',
+                                   steward._relayout_count(n, 'row', 'rows'), mig) END;
         results := results || jsonb_build_object('check', "check", 'passed', passed, 'detail', detail);
 
         -- A table that joined an inheritance hierarchy since start (a row
@@ -4651,17 +4665,24 @@ BEGIN
         FOR t IN SELECT * FROM steward.migration_tables x WHERE x.migration = mig AND x.active ORDER BY x.ord LOOP
             n := steward._migration_unfilled(mig, t.relid);
             IF n > 0 THEN
-                RAISE EXCEPTION 'cannot % migration "%": % rows of relation "%" are written in one shape only',
-                        action, mig, n, steward._relation_name(t.relid)
+                RAISE EXCEPTION 'cannot % migration "%": % of relation "%" % written in one shape only',
+                        action, mig, steward._relayout_count(n, 'row', 'rows'), steward._relation_name(t.relid),
+                        CASE WHEN n = 1 THEN 'is' ELSE 'are' END
                     USING ERRCODE = 'object_not_in_prerequisite_state',
-                          DETAIL = format('They were written since the %s without the migration''s trigger '
+                          DETAIL = format('%s written since the %s without the migration''s trigger '
                                           '(its marker column _steward_side is NULL), and the step would lose '
-                                          'what they hold in the other shape.',
-                                          CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END),
+                                          'what %s in the other shape.',
+                                          CASE WHEN n = 1 THEN 'It was' ELSE 'They were' END,
+                                          CASE WHEN action = 'complete' THEN 'last validation' ELSE 'switch' END,
+                                          CASE WHEN n = 1 THEN 'it holds' ELSE 'they hold' END),
                           HINT = CASE WHEN action = 'complete' THEN format(
                                      'Run SELECT * FROM steward.migration_validate(%L), '
-                                     'CALL steward.migration_backfill(%L) (it fills them from the old shape), '
-                                     'and validate again.', mig, mig)
+                                     'CALL steward.migration_backfill(%L) (it fills %s from the old shape), '
+                                     'and validate again.', mig, mig, CASE WHEN n = 1 THEN 'it' ELSE 'them' END)
+                                 WHEN n = 1 THEN format(
+                                     'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists it: set its '
+                                     'columns of both shapes and _steward_side (''n'' or ''o'', the shape it '
+                                     'was written in), then try again.', t.relid)
                                  ELSE format(
                                      'SELECT * FROM ONLY %s WHERE _steward_side IS NULL lists them: set their '
                                      'columns of both shapes and _steward_side (''n'' or ''o'', the shape they '
