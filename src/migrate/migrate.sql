@@ -2301,7 +2301,11 @@ BEGIN
         CONTINUE WHEN NOT steward._migration_domain_checked(c.new_type);
         CONTINUE WHEN (steward._migration_exec(c.relid, format('SELECT 1 FROM %s LIMIT 1', c.relid)))[1] IS NULL;
         -- The domain's chain down to its base type: the base type, its
-        -- CHECKs over the column, NOT NULL if any domain has it.
+        -- CHECKs over the column, NOT NULL if any domain has it.  VALUE
+        -- becomes the column outside the CHECK's string literals and
+        -- quoted names only (mig52: CHECK (VALUE <> 'NO VALUE') was
+        -- printed as ("c" <> 'NO "c"'), another check).  The deparsed
+        -- text doubles quotes inside both and has no other quoting.
         WITH RECURSIVE chain AS (
             SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, 1 AS depth
               FROM pg_type ty WHERE ty.oid = to_regtype(c.new_type)
@@ -2312,8 +2316,12 @@ BEGIN
         SELECT (SELECT format_type(ch.typbasetype, ch.typtypmod) FROM chain ch
                  WHERE ch.typtype = 'd' ORDER BY ch.depth DESC LIMIT 1) AS base,
                bool_or(ch.typnotnull) AS not_null,
-               (SELECT string_agg(regexp_replace(substr(pg_get_constraintdef(k.oid), 7),
-                                                 E'\\mVALUE\\M', quote_ident(c.new_name), 'g'),
+               (SELECT string_agg((SELECT string_agg(CASE WHEN left(m[1], 1) IN ('''', '"') THEN m[1]
+                                                          ELSE regexp_replace(m[1], E'\\mVALUE\\M', quote_ident(c.new_name), 'g') END,
+                                                     '' ORDER BY o)
+                                     FROM regexp_matches(substr(pg_get_constraintdef(k.oid), 7),
+                                                         '(''(?:[^'']|'''')*''|"(?:[^"]|"")*"|[^''"]+)', 'g')
+                                          WITH ORDINALITY x(m, o)),
                                   ' AND ' ORDER BY ch2.depth DESC, k.conname)
                   FROM chain ch2 JOIN pg_constraint k ON k.contypid = ch2.oid AND k.contype = 'c') AS checks
           INTO d
