@@ -915,6 +915,36 @@ count_update(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
 }
 
 /*
+ * Point the nchanges state changes at copies of their rules, in
+ * CurrentMemoryContext, before heap stores the row; returns the copies
+ * for the caller to pfree once it has counted the changes (count_update),
+ * or NULL for none.  StateChange.rule points into rel's cached rules
+ * (rd_amcache), which heap's write may free before they are counted: it
+ * may process invalidations (storing a large value opens the TOAST table,
+ * the transaction's first lock of it), and a relcache invalidation of rel
+ * (another session's ANALYZE, sent while this update waited for a
+ * locker, wait_for_updater) makes RelationClearRelation pfree
+ * rd_amcache, so the counts read the transition's state names and the
+ * rule from freed memory (review39).  Copied only for a row that changes
+ * state.  Takes no lock; raises only 53200.
+ */
+static StateRule *
+keep_change_rules(StateChange *changes, int nchanges)
+{
+	StateRule  *kept;
+
+	if (nchanges == 0)
+		return NULL;
+	kept = palloc(sizeof(StateRule) * nchanges);
+	for (int i = 0; i < nchanges; i++)
+	{
+		kept[i] = *changes[i].rule;
+		changes[i].rule = &kept[i];
+	}
+	return kept;
+}
+
+/*
  * Did this very command (or a statement it started since) already replace
  * or delete the row version "tup"?  Then heap_update reports
  * TM_SelfModified, and the executor skips the row silently (a second join
@@ -1204,6 +1234,7 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 {
 	StateChange changes[STEWARD_MAX_STATE_RULES];
 	int			nchanges;
+	StateRule  *kept;
 	TM_Result	result;
 
 	result = wait_for_updater(rel, otid, slot, cid, snapshot, wait, tmfd,
@@ -1211,6 +1242,7 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	if (result != TM_Ok)
 		return result;
 	nchanges = apply_update_rules(rel, otid, slot, cid, snapshot, changes);
+	kept = keep_change_rules(changes, nchanges);
 	result = heap_methods->tuple_update(rel, otid, slot, cid, snapshot,
 										crosscheck, wait, tmfd, lockmode,
 										update_indexes);
@@ -1223,6 +1255,8 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 		if (rules->nstates > 0 && !rules_enforced(rel))
 			steward_rule_kinds.state_counts_unknown(rel, rules);
 	}
+	if (kept != NULL)
+		pfree(kept);
 	return result;
 }
 
@@ -2666,13 +2700,17 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 	StateChange changes[STEWARD_MAX_STATE_RULES];
 	int			nchanges;
 	const StewardRules *rules;
+	StateRule  *kept;
 
 	if (rules_enforced(rel) && is_moving_row(rel, cid))
 	{
 		nchanges = apply_move_rules(rel, slot, cid, changes);
+		kept = keep_change_rules(changes, nchanges);
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
 		rules = steward_get_rules(rel);
 		count_update(rel, rules, slot, changes, nchanges, true);
+		if (kept != NULL)
+			pfree(kept);
 		/* The row arrives here in its new state (the delete took the old). */
 		steward_rule_kinds.state_counts_row(rel, rules, slot, NULL, +1);
 		return;
