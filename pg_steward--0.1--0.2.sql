@@ -49454,3 +49454,94 @@ BEGIN
 END
 $$;
 
+
+-- mig52: start's evaluation of up names the row it failed on by key.
+CREATE OR REPLACE FUNCTION steward._migration_probe_up(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    msg text;
+    state text;
+    detail text;
+    hint text;
+    probed boolean;
+    null_fill boolean;
+    val text[];
+    picked text[];
+BEGIN
+    FOR c IN SELECT x.relid, x.new_name, e.what, x.kind,
+                    e.what = 'default' AND x.up_sql IS NULL AND x.not_null AS fills_not_null,
+                    CASE e.what
+                        WHEN 'up' THEN format('SELECT steward._migration_assign((%s), %L) FROM %s '
+                                              'WHERE tableoid = $1::oid AND ctid = $2::tid',
+                            steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, NULL),
+                            x.new_type, x.relid)
+                        ELSE format('SELECT steward._migration_default_value(%L, %L)',
+                                    x.default_sql, x.new_type)
+                    END AS probe,
+                    format('SELECT tableoid::text, ctid::text, concat_ws('', '', %s) FROM %s LIMIT 1',
+                           (SELECT string_agg(format('%I::text', k), ', ' ORDER BY n) FROM unnest(t.key_columns) WITH ORDINALITY u(k, n)),
+                           x.relid) AS pick,
+                    (SELECT string_agg(quote_ident(k), ', ' ORDER BY n) FROM unnest(t.key_columns) WITH ORDINALITY u(k, n)) AS keynames
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              CROSS JOIN LATERAL (VALUES (1, 'up'), (2, 'default')) e(ord, what)
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+                AND CASE e.what WHEN 'up' THEN x.up_sql IS NOT NULL
+                                ELSE x.default_sql IS NOT NULL END
+              ORDER BY t.ord, x.ord, e.ord LOOP
+        probed := false;
+        picked := NULL;
+        BEGIN
+            -- The row up is evaluated on, picked first, so that a failure
+            -- names it by key (mig52: "fails on a row of the table" left
+            -- the user to search the table for it).
+            IF c.what = 'up' THEN
+                picked := steward._migration_exec(c.relid, c.pick);
+                CONTINUE WHEN picked[1] IS NULL;     -- an empty table: nothing to evaluate
+            END IF;
+            val := steward._migration_exec(c.relid, c.probe, picked[1:2]);
+            null_fill := c.fills_not_null AND val[1] IS NULL;
+            -- evaluated: its subtransaction is rolled back (the handler below)
+            probed := true;
+            RAISE EXCEPTION USING ERRCODE = 'P0001';
+        EXCEPTION WHEN OTHERS THEN
+            IF probed AND null_fill THEN
+                -- newcomer44 P1's refusal, for a default that is NULL (newcomer45 N5).
+                RAISE EXCEPTION 'the default of NOT NULL column "%" of relation "%" in migration "%" is NULL, and the step has no "up"',
+                        c.new_name, steward._relation_name(c.relid), mig
+                    USING ERRCODE = 'invalid_parameter_value',
+                          DETAIL = 'The backfill would write NULL into each stored row, and every INSERT of the old application leaving the column out would get it (on an empty table too): the backfill would fail at the first row, those INSERTs at once.',
+                          HINT = 'Give a "default" that is not NULL, or "up" (an expression over the old columns).';
+            ELSIF probed THEN
+                CONTINUE;
+            END IF;
+            GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, state = RETURNED_SQLSTATE,
+                                    detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+            IF state IN ('55P03', '40P01', '40001', '57014') THEN
+                RAISE;
+            END IF;
+            -- The default reads no row; up fails on the row it read.
+            RAISE EXCEPTION '% of column "%" of relation "%" in migration "%" fails%: %',
+                    CASE c.what WHEN 'up' THEN 'the up expression' ELSE 'the default' END,
+                    c.new_name, steward._relation_name(c.relid), mig,
+                    CASE c.what WHEN 'up' THEN ' on a row of the table' ELSE '' END, msg
+                USING ERRCODE = state,
+                      DETAIL = CASE c.what
+                                   WHEN 'up' THEN 'migration_start evaluated it once' || CASE WHEN picked[3] IS NOT NULL THEN format(', on the row (%s)=(%s)', c.keynames, picked[3]) ELSE '' END
+                                                  || ', as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                                   WHEN 'default' THEN CASE c.kind
+                                       WHEN 'added' THEN 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the table''s default, so every INSERT of the old application leaving the column out would fail the same way, and without "up" the backfill writes it into each stored row.'
+                                       ELSE 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the default of the new shape''s view, so every INSERT of the new application leaving the column out would fail the same way.' END
+                               END || coalesce(' ' || nullif(detail, ''), ''),
+                      HINT = coalesce(nullif(hint, '') || ' ', '')
+                             || CASE c.what WHEN 'up' THEN 'Fix the expression, what it reads or the row, then start the migration again.'
+                                            ELSE 'Fix the default, then start the migration again.' END;
+        END;
+    END LOOP;
+END
+$$;
+

@@ -58,10 +58,20 @@ CREATE TABLE "s 482"."Ev" ("at" date NOT NULL, "order" int, PRIMARY KEY ("at", "
 SELECT steward.migration_start('o482', $j$[{"add_column": {"table": "\"s 482\".\"Ev\"", "column": "x", "type": "int"}}]$j$);
 SELECT count(*) FROM steward.migrations WHERE name = 'o482';
 
+-- start evaluates up once, on the first row a scan returns: a failure
+-- names that row by its key (the DETAIL said "once" and no row).  An
+-- empty table evaluates nothing.
+CREATE TABLE "s 482"."K" ("from" int, "Key 2" text, n int, PRIMARY KEY ("from", "Key 2")) USING steward;
+SELECT steward.migration_start('p482', $j$[{"add_column": {"table": "\"s 482\".\"K\"", "column": "r", "type": "int", "up": "10 / n"}}]$j$);
+SELECT steward.migration_rollback('p482');
+INSERT INTO "s 482"."K" VALUES (7, 'a''b, c', 0), (8, 'd', 1);
+SELECT steward.migration_start('q482', $j$[{"add_column": {"table": "\"s 482\".\"K\"", "column": "r", "type": "int", "up": "10 / n"}}]$j$);
+SELECT count(*) FROM steward.migrations WHERE name = 'q482';
+
 SET client_min_messages = warning;
 DROP SCHEMA "s 482" CASCADE;
 RESET client_min_messages;
 
 -- This file's migration records go: a later file may count them.
-CREATE TEMP TABLE gone (name) AS VALUES ('m482'), ('n482'), ('o482');
+CREATE TEMP TABLE gone (name) AS VALUES ('m482'), ('n482'), ('o482'), ('p482'), ('q482');
 \i test/sql/drop_migration_records.sql

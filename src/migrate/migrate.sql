@@ -2364,8 +2364,8 @@ $$;
 -- (_migration_exec).  An up that fails there -- one reading a table whose
 -- policies apply to the owner (42501, readme37 S1), or failing on that
 -- row's values -- would fail the application's writes the same way, so
--- start is refused with its SQLSTATE, naming the column (nothing is left
--- of the migration).  Lock, deadlock and serialization failures are
+-- start is refused with its SQLSTATE, naming the column and the row by
+-- its key (nothing is left of the migration).  Lock, deadlock and serialization failures are
 -- raised as they are.  Nothing is evaluated for an empty table.  Each
 -- evaluation runs in a subtransaction that is rolled back, also when it
 -- succeeds: what up writes (a log row, a NOTIFY) and the locks it takes
@@ -2402,16 +2402,22 @@ DECLARE
     probed boolean;
     null_fill boolean;
     val text[];
+    picked text[];
 BEGIN
     FOR c IN SELECT x.relid, x.new_name, e.what, x.kind,
                     e.what = 'default' AND x.up_sql IS NULL AND x.not_null AS fills_not_null,
                     CASE e.what
-                        WHEN 'up' THEN format('SELECT steward._migration_assign((%s), %L) FROM %s LIMIT 1',
+                        WHEN 'up' THEN format('SELECT steward._migration_assign((%s), %L) FROM %s '
+                                              'WHERE tableoid = $1::oid AND ctid = $2::tid',
                             steward._migration_bind(mig, x.relid, 'old', x.up_sql, x.up_params, NULL),
                             x.new_type, x.relid)
                         ELSE format('SELECT steward._migration_default_value(%L, %L)',
                                     x.default_sql, x.new_type)
-                    END AS probe
+                    END AS probe,
+                    format('SELECT tableoid::text, ctid::text, concat_ws('', '', %s) FROM %s LIMIT 1',
+                           (SELECT string_agg(format('%I::text', k), ', ' ORDER BY n) FROM unnest(t.key_columns) WITH ORDINALITY u(k, n)),
+                           x.relid) AS pick,
+                    (SELECT string_agg(quote_ident(k), ', ' ORDER BY n) FROM unnest(t.key_columns) WITH ORDINALITY u(k, n)) AS keynames
                FROM steward.migration_columns x
                JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
               CROSS JOIN LATERAL (VALUES (1, 'up'), (2, 'default')) e(ord, what)
@@ -2420,8 +2426,16 @@ BEGIN
                                 ELSE x.default_sql IS NOT NULL END
               ORDER BY t.ord, x.ord, e.ord LOOP
         probed := false;
+        picked := NULL;
         BEGIN
-            val := steward._migration_exec(c.relid, c.probe);
+            -- The row up is evaluated on, picked first, so that a failure
+            -- names it by key (mig52: "fails on a row of the table" left
+            -- the user to search the table for it).
+            IF c.what = 'up' THEN
+                picked := steward._migration_exec(c.relid, c.pick);
+                CONTINUE WHEN picked[1] IS NULL;     -- an empty table: nothing to evaluate
+            END IF;
+            val := steward._migration_exec(c.relid, c.probe, picked[1:2]);
             null_fill := c.fills_not_null AND val[1] IS NULL;
             -- evaluated: its subtransaction is rolled back (the handler below)
             probed := true;
@@ -2449,7 +2463,8 @@ BEGIN
                     CASE c.what WHEN 'up' THEN ' on a row of the table' ELSE '' END, msg
                 USING ERRCODE = state,
                       DETAIL = CASE c.what
-                                   WHEN 'up' THEN 'migration_start evaluated it once, as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
+                                   WHEN 'up' THEN 'migration_start evaluated it once' || CASE WHEN picked[3] IS NOT NULL THEN format(', on the row (%s)=(%s)', c.keynames, picked[3]) ELSE '' END
+                                                  || ', as the dual-write trigger evaluates it at every write of the table from start on (as the table''s owner, settings pinned, row_security off): the application''s writes would fail the same way.'
                                    WHEN 'default' THEN CASE c.kind
                                        WHEN 'added' THEN 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the table''s default, so every INSERT of the old application leaving the column out would fail the same way, and without "up" the backfill writes it into each stored row.'
                                        ELSE 'migration_start evaluated it once, as the table''s owner (settings pinned, row_security off): it is the default of the new shape''s view, so every INSERT of the new application leaving the column out would fail the same way.' END
