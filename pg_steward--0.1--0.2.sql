@@ -49545,3 +49545,103 @@ BEGIN
 END
 $$;
 
+
+-- gov20: a backfill batch of the range form is one statement ("fill"):
+-- the query for the key of the batch's last row and the UPDATE of the key
+-- range up to it were two; the job carries it (fill_first, fill_next).
+
+CREATE OR REPLACE FUNCTION steward._migration_range_batch(job jsonb, last_key text[], batch_size integer)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    tbl regclass := (job->>'relid')::oid::regclass;
+    after text := CASE WHEN last_key IS NULL THEN 'first' ELSE 'next' END;
+    wait text := current_setting('steward.batch_lock_timeout');
+    saved text := current_setting('lock_timeout');
+    res text[];
+BEGIN
+    IF wait = '0' OR job->>('fill_' || after) IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        PERFORM set_config('lock_timeout', wait, true);
+        res := steward._migration_exec(tbl, job->>('fill_' || after),
+                                       ARRAY[last_key::text, batch_size::text], true);
+        PERFORM set_config('lock_timeout', saved, true);
+    EXCEPTION WHEN lock_not_available THEN
+        RETURN NULL;
+    END;
+    -- None filled (fewer than batch_size left, or the range's rows were
+    -- filled meanwhile): a batch of none would end the pass; the
+    -- skip-locked form goes on instead.
+    IF res[1]::bigint = 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[res[1], res[2]];
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_range_sql(mig text, tbl regclass, after boolean, part text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    l record;
+    lower text;
+BEGIN
+    SELECT * INTO l FROM steward._migration_batch_lists(mig, tbl);
+    lower := CASE WHEN after THEN format(' AND (%s) > (%s)', l.keys, l.after_key) ELSE '' END;
+    IF part = 'end' THEN
+        RETURN format('SELECT ARRAY[%s] FROM ONLY %s WHERE _steward_side IS NULL%s '
+                      'ORDER BY %s OFFSET $2::bigint - 1 LIMIT 1',
+                      l.key_texts, tbl, lower, l.keys);
+    END IF;
+    IF part = 'fill' THEN
+        -- One statement: the key of the $2-th unfilled row (_steward_e),
+        -- the UPDATE up to it, the count and the key; with fewer rows left
+        -- it fills none.
+        RETURN format('WITH _steward_e AS (SELECT %s FROM ONLY %s WHERE _steward_side IS NULL%s '
+                      '                    ORDER BY %s OFFSET $2::bigint - 1 LIMIT 1), '
+                      '     u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                      '            WHERE _steward_side IS NULL%s AND (%s) <= (SELECT %s FROM _steward_e) RETURNING 1) '
+                      'SELECT (SELECT count(*) FROM u), (SELECT ARRAY[%s] FROM _steward_e)',
+                      l.keys, tbl, lower, l.keys, tbl, coalesce(l.sets || ', ', ''), lower, l.keys,
+                      l.keys, l.key_texts);
+    END IF;
+    IF part = 'stripe' THEN
+        -- The rows of one stripe ($4 of $2) of the window: by line
+        -- pointer, so every page of a key-ordered table has rows in each.
+        RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                      '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) '
+                      '              AND ((ctid::text::point)[1])::integer %% $2::integer = $4::integer RETURNING 1) '
+                      'SELECT count(*) FROM u',
+                      tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
+    END IF;
+    RETURN format('WITH u AS (UPDATE ONLY %s SET %s_steward_side = ''o'' '
+                  '            WHERE _steward_side IS NULL%s AND (%s) <= (%s) RETURNING 1) '
+                  'SELECT count(*) FROM u',
+                  tbl, coalesce(l.sets || ', ', ''), lower, l.keys, l.until_key);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_backfill_job(mig text, tbl regclass)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT jsonb_build_object('name', mig, 'relid', tbl::oid, 'table', tbl::text, 'keyset', true,
+                              'whole', true,
+                              'first', steward._migration_batch_sql(mig, tbl, false),
+                              'next', steward._migration_batch_sql(mig, tbl, true),
+                              'fill_first', steward._migration_range_sql(mig, tbl, false, 'fill'),
+                              'fill_next', steward._migration_range_sql(mig, tbl, true, 'fill'),
+                              'end_first', steward._migration_range_sql(mig, tbl, false, 'end'),
+                              'end_next', steward._migration_range_sql(mig, tbl, true, 'end'),
+                              'range_first', steward._migration_range_sql(mig, tbl, false, 'range'),
+                              'range_next', steward._migration_range_sql(mig, tbl, true, 'range'),
+                              'stripe_first', steward._migration_range_sql(mig, tbl, false, 'stripe'),
+                              'stripe_next', steward._migration_range_sql(mig, tbl, true, 'stripe'))
+$$;
