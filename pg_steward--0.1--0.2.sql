@@ -49645,3 +49645,214 @@ AS $$
                               'stripe_first', steward._migration_range_sql(mig, tbl, false, 'stripe'),
                               'stripe_next', steward._migration_range_sql(mig, tbl, true, 'stripe'))
 $$;
+
+-- mig52: counts of one singular in the messages of index steps.
+CREATE OR REPLACE FUNCTION steward._migration_latency_report(lat jsonb, now_snap jsonb,
+                                                  OUT verdict text, OUT detail text)
+RETURNS record
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s jsonb;
+    b record;
+    a record;
+    one text;
+    parts text[] := '{}';
+    judged integer := 0;
+    worse integer := 0;
+    better integer := 0;
+    since_start boolean;
+BEGIN
+    FOR s IN SELECT x FROM jsonb_array_elements(now_snap->'statements') x
+              ORDER BY x->>'query' LOOP
+        b := steward._migration_latency_window((s->>'queryid')::bigint, lat->'start', lat->'build_start');
+        since_start := b.calls < 20;
+        IF since_start THEN
+            b := steward._migration_latency_window((s->>'queryid')::bigint, NULL, lat->'build_start');
+        END IF;
+        a := steward._migration_latency_window((s->>'queryid')::bigint, lat->'build_end', now_snap);
+        CONTINUE WHEN a.calls = 0 AND b.calls = 0;
+        IF a.calls < 20 OR b.calls < 20 THEN
+            one := 'too few calls to judge';
+        ELSIF a.p95_ms > b.p95_ms * 1.25 AND a.p95_ms - b.p95_ms > 0.2 THEN
+            one := 'regressed'; worse := worse + 1; judged := judged + 1;
+        ELSIF a.p95_ms < b.p95_ms * 0.8 THEN
+            one := 'improved'; better := better + 1; judged := judged + 1;
+        ELSE
+            one := 'stable'; judged := judged + 1;
+        END IF;
+        parts := parts || format('%s: %s (before: %s; after: %s)', s->>'query', one,
+                                 steward._migration_latency_text(b.calls, b.p50_ms, b.p95_ms, b.p99_ms)
+                                 || CASE WHEN since_start THEN ' since statistics start' ELSE '' END,
+                                 steward._migration_latency_text(a.calls, a.p50_ms, a.p95_ms, a.p99_ms));
+    END LOOP;
+    verdict := CASE WHEN worse > 0 THEN 'regressed'
+                    WHEN judged = 0 THEN 'not judged'
+                    WHEN better > 0 THEN 'improved'
+                    ELSE 'stable' END;
+    detail := CASE WHEN cardinality(parts) = 0
+                   THEN 'no statement naming the table ran before and after the build'
+                   ELSE array_to_string(parts, '; ') END
+              || CASE WHEN (now_snap->>'hidden')::bigint > 0
+                      THEN format(' (%s of other roles not visible: validate as a member of pg_read_all_stats to include them)',
+                                  steward._relayout_count((now_snap->>'hidden')::bigint, 'statement', 'statements'))
+                      ELSE '' END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_start_indexes(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    step jsonb;
+    stepno integer := 0;
+    spec record;
+    made record;
+    rel regclass;
+    rows jsonb := '[]';
+    tbls jsonb := '[]';
+    snaps jsonb := '{}';
+    r jsonb;
+BEGIN
+    FOR step IN SELECT x FROM jsonb_array_elements(steps) x LOOP
+        stepno := stepno + 1;
+        spec := steward._migration_index_step(step, stepno);
+        IF spec.kind = 'create_index' THEN
+            made := steward._migration_index_create_step(spec.body, spec.what, user_path, rows);
+            rel := made.rel;
+            IF NOT snaps ? rel::oid::text THEN
+                snaps := snaps || jsonb_build_object(rel::oid::text,
+                                                     steward._migration_latency_snapshot(rel));
+            END IF;
+            r := jsonb_build_object('step', stepno, 'kind', spec.kind, 'relid', rel::oid,
+                                    'index_name', spec.body->>'name', 'statement', made.stmt,
+                                    'latency', jsonb_build_object('start', snaps->(rel::oid::text)));
+        ELSE
+            r := steward._migration_index_drop_step(spec.body, stepno, spec.what, user_path, rows);
+            rel := (r->>'relid')::oid;
+        END IF;
+        rows := rows || r;
+        IF NOT tbls @> to_jsonb(rel::oid) THEN
+            tbls := tbls || to_jsonb(rel::oid);
+        END IF;
+    END LOOP;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', tbls,
+        'table_rows', (SELECT jsonb_agg(jsonb_build_object(
+                                  'migration', mig, 'relid', t, 'ord', o, 'table_name', t::oid::regclass::text,
+                                  'relname', (SELECT c.relname FROM pg_class c WHERE c.oid = t::oid),
+                                  'key_columns', '{}'::name[], 'key_types', '{}'::text[]) ORDER BY o)
+                         FROM jsonb_array_elements_text(tbls) WITH ORDINALITY u(t, o)),
+        'column_rows', '[]'::jsonb));
+    FOR r IN SELECT x FROM jsonb_array_elements(rows) x LOOP
+        PERFORM steward._migration_record('index', mig, r);
+    END LOOP;
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp(),
+        'rows_total', (SELECT count(*) FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'create_index')));
+    FOR r IN SELECT x FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'drop_index'
+               AND NOT (x->>'force')::boolean AND (x->'stats_at_start'->>'idx_scan')::bigint > 0 LOOP
+        PERFORM steward._report('notice',
+                format('index "%s" was scanned %s since its statistics were reset; the migration watches it from now', r->>'index_name',
+                       steward._relayout_count((r->'stats_at_start'->>'idx_scan')::bigint, 'time', 'times')),
+                hint => 'migration_validate and migration_cleanup refuse to drop it if it is scanned again.');
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._migration_index_validate(mig text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r steward.migration_runs := steward._migration_get(mig);
+    s steward.migration_indexes;
+    results jsonb := '[]';
+    idx regclass;
+    ok boolean;
+    msg text;
+    rep record;
+    now_usage jsonb;
+    secs double precision;
+    window_s double precision;
+    scans bigint;
+    rate double precision;
+    qname text;     -- the index, schema-qualified and quoted as SQL needs
+BEGIN
+    PERFORM steward._migration_settings();
+    window_s := steward.setting_value('steward.migration_index_window');
+    FOR s IN SELECT * FROM steward.migration_indexes x WHERE x.migration = mig ORDER BY x.step LOOP
+        qname := concat((SELECT quote_ident(n.nspname) || '.' FROM pg_class x JOIN pg_namespace n ON n.oid = x.relnamespace
+                          WHERE x.oid = s.relid), quote_ident(s.index_name));
+        IF s.kind = 'create_index' THEN
+            msg := NULL;
+            IF s.state <> 'built' AND NOT (r.backfill_status = 'running'
+                                           AND steward._transition_running(r.backfill_pid, r.backfill_run_at)) THEN
+                msg := steward._migration_index_drop_invalid(mig, s.step);
+                -- Its state and error as that left them (an interrupted build).
+                SELECT * INTO s FROM steward.migration_indexes x WHERE x.migration = mig AND x.step = s.step;
+            END IF;
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            ok := idx IS NOT NULL AND s.state = 'built'
+                  AND (SELECT i.indisvalid AND i.indisready FROM pg_index i WHERE i.indexrelid = idx);
+            results := results || jsonb_build_object('check', format('index %s', qname), 'passed', ok,
+                'detail', CASE WHEN ok THEN format('built concurrently and valid, %s', pg_size_pretty(pg_relation_size(idx)))
+                               WHEN s.state = 'building' AND steward._migration_index_building(s.relid)
+                               THEN 'being built now'
+                               ELSE concat_ws('; ', coalesce(s.error, format('not built: CALL steward.migration_backfill(%L)', mig)), msg) END);
+            IF ok THEN
+                rep := steward._migration_latency_report(s.latency, steward._migration_latency_snapshot(s.relid));
+                results := results || jsonb_build_object('check', format('latency %s', s.relid),
+                    -- NULL: not judged (too few calls), as verify() says
+                    -- of a check it did not make (newcomer48 N9).
+                    'passed', CASE WHEN rep.verdict <> 'not judged' THEN rep.verdict <> 'regressed' END,
+                    'detail', format('%s: %s', rep.verdict, rep.detail));
+            END IF;
+        ELSE
+            idx := steward._migration_index_oid(s.relid, s.index_name);
+            IF idx IS NULL THEN
+                results := results || jsonb_build_object('check', format('unused %s', qname),
+                    'passed', false, 'detail', format('index "%s" does not exist', s.index_name));
+                CONTINUE;
+            END IF;
+            BEGIN
+                PERFORM steward._migration_index_guard_constraints(idx);
+                ok := true; msg := 'backs no constraint';
+            EXCEPTION WHEN dependent_objects_still_exist THEN
+                ok := false; msg := SQLERRM;
+            END;
+            results := results || jsonb_build_object('check', format('constraints %s', qname),
+                                                     'passed', ok, 'detail', msg);
+            now_usage := steward._migration_index_usage(idx);
+            secs := extract(epoch FROM (now_usage->>'at')::timestamptz - (s.stats_at_start->>'at')::timestamptz);
+            scans := (now_usage->>'idx_scan')::bigint - (s.stats_at_start->>'idx_scan')::bigint;
+            ok := s.force OR scans = 0;
+            results := results || jsonb_build_object('check', format('unused %s', qname), 'passed', ok,
+                'detail', CASE WHEN scans > 0
+                               THEN format('scanned %s in the %s s since the migration started%s',
+                                           steward._relayout_count(scans, 'time', 'times'), round(secs::numeric),
+                                           CASE WHEN s.force THEN ' (force: dropped anyway)' ELSE '' END)
+                               ELSE format('not scanned in the %s s since the migration started%s', round(secs::numeric),
+                                           CASE WHEN secs < window_s AND NOT s.force
+                                                THEN format('; cleanup drops it once it has gone unused for steward.migration_index_window (%s s)', window_s)
+                                                ELSE '' END) END);
+            rate := ((now_usage->>'entries_written')::bigint - (s.stats_at_start->>'entries_written')::bigint)
+                    / greatest(secs, 1);
+            results := results || jsonb_build_object('check', format('write cost %s', qname), 'passed', true,
+                'detail', format('dropping it saves %s of index and %s, with their WAL and vacuum work',
+                                 pg_size_pretty(pg_relation_size(idx)),
+                                 CASE WHEN secs < 1 THEN 'the index-entry writes of the table (rate not measured yet: validate again later)'
+                                      ELSE format('about %s index-entry writes per second (inserts + non-HOT updates of %s, '
+                                                  'each adding an entry to every index of the table, over the %s s since the start)',
+                                                  round(rate::numeric, 1), s.relid, round(secs::numeric)) END));
+        END IF;
+    END LOOP;
+    RETURN results;
+END
+$$;
+

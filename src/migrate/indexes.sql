@@ -224,8 +224,8 @@ BEGIN
                    THEN 'no statement naming the table ran before and after the build'
                    ELSE array_to_string(parts, '; ') END
               || CASE WHEN (now_snap->>'hidden')::bigint > 0
-                      THEN format(' (%s statements of other roles not visible: validate as a member of pg_read_all_stats to include them)',
-                                  now_snap->>'hidden')
+                      THEN format(' (%s of other roles not visible: validate as a member of pg_read_all_stats to include them)',
+                                  steward._relayout_count((now_snap->>'hidden')::bigint, 'statement', 'statements'))
                       ELSE '' END;
 END
 $$;
@@ -545,7 +545,8 @@ BEGIN
     FOR r IN SELECT x FROM jsonb_array_elements(rows) x WHERE x->>'kind' = 'drop_index'
                AND NOT (x->>'force')::boolean AND (x->'stats_at_start'->>'idx_scan')::bigint > 0 LOOP
         PERFORM steward._report('notice',
-                format('index "%s" was scanned %s times since its statistics were reset; the migration watches it from now', r->>'index_name', r->'stats_at_start'->>'idx_scan'),
+                format('index "%s" was scanned %s since its statistics were reset; the migration watches it from now', r->>'index_name',
+                       steward._relayout_count((r->'stats_at_start'->>'idx_scan')::bigint, 'time', 'times')),
                 hint => 'migration_validate and migration_cleanup refuse to drop it if it is scanned again.');
     END LOOP;
 END
@@ -857,7 +858,8 @@ BEGIN
             ok := s.force OR scans = 0;
             results := results || jsonb_build_object('check', format('unused %s', qname), 'passed', ok,
                 'detail', CASE WHEN scans > 0
-                               THEN format('scanned %s times in the %s s since the migration started%s', scans, round(secs::numeric),
+                               THEN format('scanned %s in the %s s since the migration started%s',
+                                           steward._relayout_count(scans, 'time', 'times'), round(secs::numeric),
                                            CASE WHEN s.force THEN ' (force: dropped anyway)' ELSE '' END)
                                ELSE format('not scanned in the %s s since the migration started%s', round(secs::numeric),
                                            CASE WHEN secs < window_s AND NOT s.force
