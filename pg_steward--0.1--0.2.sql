@@ -49856,3 +49856,326 @@ BEGIN
 END
 $$;
 
+
+-- relayout52: a unique index naming a partition key column with another
+-- collation or operator class than the partition key's is refused at start
+-- (_relayout_check_unique_keys, _relayout_key_eqop); _relayout_check takes
+-- the strategy.
+DROP FUNCTION steward._relayout_check(regclass, text[], text);
+CREATE FUNCTION steward._relayout_key_eqop(typ regtype, strategy text)
+RETURNS regoperator
+AS 'MODULE_PATHNAME', 'steward_relayout_key_eqop'
+LANGUAGE C STABLE;
+
+CREATE FUNCTION steward._relayout_check_unique_keys(rel regclass, keycols text[], strategy text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    missing text[];
+    other_eq text[];
+BEGIN
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
+                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols,  -- key columns, not INCLUDE ones
+                    -- the key columns that can carry a partition key column:
+                    -- its collation and its partition key's equality
+                    ARRAY(SELECT a.attname::text
+                            FROM unnest(i.indkey::int2[], i.indcollation::oid[], i.indclass::oid[]) WITH ORDINALITY k(attnum, coll, opc, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts AND k.coll = a.attcollation
+                             AND (SELECT ao.amopopr FROM pg_opclass oc JOIN pg_amop ao
+                                      ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
+                                     AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3   -- btree's =
+                                   WHERE oc.oid = k.opc)
+                                 = steward._relayout_key_eqop(a.atttypid, strategy)) AS same
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.same));
+        IF cardinality(missing) > 0 THEN
+            other_eq := ARRAY(SELECT k FROM unnest(missing) k WHERE k = ANY (c.cols));
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%"% (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    steward._relation_name(rel), missing[1],
+                    CASE WHEN missing[1] = ANY (other_eq) THEN ' with its collation and operator class' ELSE '' END, what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = CASE WHEN cardinality(other_eq) = 0 THEN steward._relayout_widen_key_detail(c.spelled, missing)
+                               ELSE format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column '
+                                           'with the collation and equality of the partition key, which are the column''s collation and its type''s '
+                                           'default operator class. The key (%s) has %s with another: rows it keeps apart are not those the partition key tells apart.',
+                                           (SELECT string_agg(steward._relayout_index_column(c.indexrelid, n), ', ' ORDER BY n)
+                                              FROM generate_series(1, cardinality(c.spelled)) n),
+                                           steward._relayout_column_list(other_eq)) END,
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], strategy text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    pk text[];
+    other text;
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF NOT pg_has_role((SELECT relowner FROM pg_class WHERE oid = rel), 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', steward._relation_name(rel)
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Only the owner of a table may migrate it.';
+    END IF;
+    IF (SELECT relnamespace FROM pg_class WHERE oid = rel) = 'steward'::regnamespace THEN
+        RAISE EXCEPTION 'cannot migrate pg_steward''s own table "%"', steward._relation_name(rel)
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    IF (SELECT relispartition FROM pg_class WHERE oid = rel) THEN
+        RAISE EXCEPTION 'relation "%" is a partition (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Re-layout the partitioned table it belongs to.';
+    END IF;
+    -- Plain inheritance: the new layout (partitioned) can join no hierarchy.
+    other := steward._migration_inheritance(rel);
+    IF other IS NOT NULL AND (SELECT relkind FROM pg_class WHERE oid = rel) = 'r' THEN
+        RAISE EXCEPTION 'cannot re-layout relation "%": % (%)', steward._relation_name(rel), other, what
+            USING ERRCODE = 'feature_not_supported', HINT = 'Detach the tables first (ALTER TABLE ... NO INHERIT).';
+    END IF;
+    SELECT array_agg(a.attname::text ORDER BY k.ord) INTO pk
+      FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, ord), pg_attribute a
+     WHERE i.indrelid = rel AND i.indisprimary AND a.attrelid = rel AND a.attnum = k.attnum;
+    IF pk IS NULL THEN
+        RAISE EXCEPTION 'relation "%" has no primary key (%)', steward._relation_name(rel), what
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Both layouts are written keyed by the primary key, and the backfill copies rows in its order.',
+                  HINT = 'Add a primary key first.';
+    END IF;
+    FOREACH other IN ARRAY keycols LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = rel AND attname = other
+                                                    AND attnum > 0 AND NOT attisdropped) THEN
+            RAISE EXCEPTION 'column "%" of relation "%" does not exist (%)', other, steward._relation_name(rel), what
+                USING ERRCODE = 'undefined_column';
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_check_unique_keys(rel, keycols, strategy, what);
+    SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
+            USING ERRCODE = 'object_in_use',
+                  HINT = 'One migration per table at a time: complete and clean up, or roll back, that one first.';
+    END IF;
+    -- What a partitioned table cannot have (review8 #14): refused here
+    -- rather than by core naming the internal new layout.
+    SELECT conname INTO other FROM pg_constraint
+     WHERE conrelid = rel AND contype = 'f' AND NOT convalidated ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'foreign key "%" of relation "%" is NOT VALID, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'PostgreSQL 15 adds a foreign key to a partitioned table only validated: the rows that break it would fail the backfill.',
+                  HINT = format('Validate it first (ALTER TABLE %s VALIDATE CONSTRAINT %I), or drop it for the migration and add it again after the cutover.',
+                                rel, other);
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'c' AND connoinherit ORDER BY conname LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'check constraint "%" of relation "%" is NO INHERIT, which a partitioned table cannot have (%)',
+                other, steward._relation_name(rel), what
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Drop it and add it again without NO INHERIT first, or drop it for the migration and add it again after the cutover.';
+    END IF;
+    SELECT conname INTO other FROM pg_constraint WHERE conrelid = rel AND contype = 'x' LIMIT 1;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" has exclusion constraint "%", which a partitioned table cannot have', steward._relation_name(rel), other
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Use a unique key that includes the partition key instead.';
+    END IF;
+    PERFORM steward._relayout_check_dependents(rel);
+    PERFORM steward._relayout_check_carried(rel);
+    PERFORM steward._relayout_check_partitions(rel);
+    PERFORM steward._migration_refuse_temporary(rel);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, missing text[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con record;
+    ix record;
+    old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
+    nsp oid := (SELECT relnamespace FROM pg_class WHERE oid = idx);
+    schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
+    new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
+    n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
+    -- Plain key columns by name (the partition key can use only those),
+    -- less one named with another collation or operator class.
+    key_cols text[] := ARRAY(SELECT a.attname::text
+                               FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
+                              WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
+                                AND k.o <= i.indnkeyatts AND NOT a.attname::text = ANY (missing) ORDER BY k.o);
+    -- Every key column and expression as CREATE INDEX spells it.
+    key_spelled text[] := ARRAY(SELECT pg_get_indexdef(idx, n, true) FROM generate_series(1, n_key) n ORDER BY n);
+    key_list text := CASE WHEN n_key = 1 THEN key_spelled[1] ELSE '(' || array_to_string(key_spelled, ', ') || ')' END;
+    col_list text := array_to_string(key_spelled || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o)
+                                                           ORDER BY o), ', ');
+    col_specs text := (SELECT string_agg(s, ', ' ORDER BY o)
+                         FROM (SELECT steward._relayout_index_column(idx, n) AS s, n AS o
+                                 FROM generate_series(1, n_key) n
+                               UNION ALL
+                               SELECT quote_ident(k), n_key + o FROM unnest(missing) WITH ORDINALITY u(k, o)) x);
+    stmts text;
+    fks text;
+BEGIN
+    SELECT x.conname, x.contype INTO con FROM pg_constraint x
+     WHERE x.conindid = idx AND x.conrelid = rel AND x.contype IN ('p', 'u');
+    SELECT CASE WHEN am.amname <> 'btree' THEN format(' USING %I', am.amname) ELSE '' END AS using_,
+           coalesce(' INCLUDE (' || (SELECT string_agg(pg_get_indexdef(idx, n, true), ', ' ORDER BY n)
+                                       FROM generate_series(n_key + 1, i.indnatts) n
+                                      WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                                         WHERE a.attrelid = rel AND a.attnum = i.indkey[n - 1]
+                                                           AND a.attname::text = ANY (missing))) || ')', '') AS include_,
+           CASE WHEN i.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END AS nulls_,
+           coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', '') AS with_,
+           coalesce(' TABLESPACE ' || (SELECT quote_ident(spcname) FROM pg_tablespace WHERE oid = c.reltablespace), '') AS space_,
+           coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid), '') AS where_
+      INTO ix
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+     WHERE i.indexrelid = idx;
+    stmts := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s%s (%s)%s%s%s%s%s; ', new_name, rel, ix.using_, col_specs,
+                    ix.include_, ix.nulls_, ix.with_, ix.space_, ix.where_)
+          || CASE WHEN con.conname IS NOT NULL
+                  THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s USING INDEX %I;',
+                              rel, con.conname, con.conname,
+                              CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, new_name)
+                  ELSE format('DROP INDEX CONCURRENTLY %I.%I; ALTER INDEX %I.%I RENAME TO %I;',
+                              schema_, old_name, schema_, new_name, old_name) END;
+    SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
+      INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
+    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s', key_list, col_list, stmts)
+        || CASE WHEN fks IS NOT NULL
+                THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
+                            fks, col_list) ELSE '' END
+        || format(' To keep %s unique: %skeep it unique in an unpartitioned table of its own, '
+                  'written in the same transaction (a lookup table, see "Unique keys and the partition key" in docs/relayout.md).',
+                  key_list,
+                  CASE WHEN cardinality(key_cols) > 0
+                       THEN format('partition by columns of the key (%s), or ',
+                                   (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)))
+                       ELSE '' END);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_start(mig text, steps jsonb, user_path text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    body jsonb := steward._relayout_step(steps);
+    what text := 'step 1 (relayout)';
+    rel regclass;
+    k text;
+    spec record;
+    relname name;
+    nsp name;
+    -- The schema by OID: its name is not a regnamespace literal (quoting).
+    nspoid oid;
+    prefix text;
+    parts jsonb;
+BEGIN
+    IF jsonb_array_length(steps) <> 1 THEN
+        RAISE EXCEPTION 'a relayout must be the only step of its migration'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Change columns in a migration of their own, before or after the relayout.';
+    END IF;
+    IF jsonb_typeof(body) <> 'object' THEN
+        RAISE EXCEPTION 'step 1 (relayout) must be an object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM steward._relayout_check_step(body);
+    rel := steward._migration_regclass(body->>'table', user_path);
+    IF rel IS NULL THEN
+        PERFORM steward._require_relation_schema(body->>'table', 'step 1');
+        RAISE EXCEPTION 'relation "%" does not exist (step 1)', steward._relation_name_typed(body->>'table')
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    what := format('step 1 (relayout %s)', rel);
+    spec := steward._relayout_partition_by(body->>'partition_by');
+    PERFORM steward._relayout_check(rel, spec.columns, spec.strategy, what);
+    SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    prefix := coalesce(body->>'partition_prefix', relname);
+    SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+      FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+    -- Without a prefix, names default to the table's; a table partitioned
+    -- already holds those, so the first of <table>_v2, _v3, ... whose
+    -- names are all free is taken instead.
+    IF body->>'partition_prefix' IS NULL THEN
+        FOR i IN 2..99 LOOP
+            EXIT WHEN NOT EXISTS (SELECT 1 FROM jsonb_array_elements(parts) x, pg_class c
+                                   WHERE c.relname = x->>'name' AND c.relnamespace = nspoid);
+            prefix := left(relname, 50) || '_v' || i;
+            SELECT coalesce(jsonb_agg(to_jsonb(p)), '[]') INTO parts
+              FROM steward._relayout_partitions(body, spec.strategy, prefix, what) p;
+        END LOOP;
+    END IF;
+    -- Every name the migration will use must be free.
+    FOR k IN SELECT x->>'name' FROM jsonb_array_elements(parts) x
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'new')
+             UNION ALL SELECT steward._relayout_layout_name(relname, rel, 'old') LOOP
+        IF octet_length(k) > 63 THEN
+            RAISE EXCEPTION 'relation name "%" is longer than 63 bytes (%)', k, what
+                USING ERRCODE = 'name_too_long',
+                      HINT = 'Name the partitions with a shorter "partition_prefix" or "name".';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_class c WHERE c.relname = k AND c.relnamespace = nspoid) THEN
+            RAISE EXCEPTION 'relation "%.%" already exists (%)', nsp, k, what
+                USING ERRCODE = 'duplicate_table',
+                      HINT = CASE WHEN k IN (steward._relayout_layout_name(relname, rel, 'new'),
+                                             steward._relayout_layout_name(relname, rel, 'old'))
+                                  THEN format('The relayout names the table''s other layout %I: rename or drop the relation holding that name first.', k)
+                                  ELSE 'Name the partitions with "partition_prefix" or "name".' END;
+        END IF;
+    END LOOP;
+    IF (SELECT count(DISTINCT x->>'name') FROM jsonb_array_elements(parts) x) <> jsonb_array_length(parts) THEN
+        RAISE EXCEPTION 'two partitions of % have the same name', what USING ERRCODE = 'duplicate_table';
+    END IF;
+    FOR k IN SELECT DISTINCT x->>'tablespace' FROM jsonb_array_elements(parts) x WHERE x->>'tablespace' IS NOT NULL LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = k) THEN
+            RAISE EXCEPTION 'tablespace "%" does not exist (%)', k, what USING ERRCODE = 'undefined_object';
+        END IF;
+    END LOOP;
+
+    -- The new partitions are pg_steward's (review10 F13): said when rows
+    -- of the table are stored by another access method now.
+    SELECT string_agg(DISTINCT a.amname, ', ') INTO k
+      FROM steward._relayout_tree(rel) x JOIN pg_class c ON c.oid = x::oid JOIN pg_am a ON a.oid = c.relam
+     WHERE c.relkind = 'r' AND a.amname <> 'steward';
+    IF k IS NOT NULL THEN
+        PERFORM steward._report('notice',
+                format('relayout of relation "%s" moves its rows from access method "%s" to partitions using access method "steward"', steward._relation_name(rel), k),
+                detail => 'After the cutover the table is pg_steward''s: DROP EXTENSION refuses it until steward.release() gives it back to heap.');
+    END IF;
+
+    PERFORM steward._migration_create(mig, jsonb_build_object(
+        'steps', steps, 'started_by', current_user, 'tables', jsonb_build_array(rel::oid),
+        'table_rows', jsonb_build_array(jsonb_build_object(
+            'migration', mig, 'relid', rel::oid, 'ord', 1, 'table_name', rel::text,
+            'relname', relname) || steward._migration_key_of(rel)),
+        'column_rows', '[]'::jsonb));
+    -- SHARE ROW EXCLUSIVE (what CREATE TRIGGER takes): reads go on.
+    PERFORM steward._migration_locked(mig, '_relayout_expand', 'SHARE ROW EXCLUSIVE',
+        jsonb_build_object('strategy', spec.strategy, 'columns', to_jsonb(spec.columns),
+                           'partitions', parts));
+    PERFORM steward._migration_record('update', mig, jsonb_build_object(
+        'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
+END
+$$;

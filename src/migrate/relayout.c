@@ -50,6 +50,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/stratnum.h"
 #include "access/htup_details.h"
 #include "access/sysattr.h"
 #include "access/table.h"
@@ -60,6 +61,7 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
@@ -107,6 +109,7 @@
 PG_FUNCTION_INFO_V1(steward_relayout_trigger);
 PG_FUNCTION_INFO_V1(steward_relayout_exec);
 PG_FUNCTION_INFO_V1(steward_relayout_partition_by);
+PG_FUNCTION_INFO_V1(steward_relayout_key_eqop);
 PG_FUNCTION_INFO_V1(steward_migration_guard_shape_users);
 PG_FUNCTION_INFO_V1(steward_relayout_guard_ddl);
 PG_FUNCTION_INFO_V1(steward_migration_guard_publications);
@@ -786,6 +789,49 @@ steward_relayout_partition_by(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+
+/*
+ * steward._relayout_key_eqop(typ regtype, strategy text) -> regoperator
+ *
+ * The equality operator of a partition key column of type typ that a
+ * relayout's key names plainly (no COLLATE, no operator class: see
+ * _relayout_partition_by), under strategy 'hash', 'range' or 'list': the
+ * type's default operator class of the strategy's access method (hash for
+ * HASH, btree else) and that class's equality member, as
+ * ComputePartitionAttrs and DefineIndex pick them.  DefineIndex takes a
+ * unique index on a partitioned table only if a key column of it is the
+ * partition key column with the column's collation and this operator;
+ * _relayout_check compares each unique index with it, so that start
+ * refuses an index that only names the column (another collation or
+ * operator class) with a HINT, before core refuses it on the internal new
+ * layout.  NULL when the type has no such class (core then refuses the key
+ * at start, naming the type).  Reads the catalog caches only: no lock, no
+ * error but 22004 for a NULL argument.
+ */
+Datum
+steward_relayout_key_eqop(PG_FUNCTION_ARGS)
+{
+	Oid			typid;
+	bool		hash;
+	Oid			opclass;
+	Oid			opfamily;
+	Oid			opcintype;
+	Oid			eqop;
+
+	steward_require_arg(fcinfo, 0, "typ");
+	steward_require_arg(fcinfo, 1, "strategy");
+	typid = PG_GETARG_OID(0);
+	hash = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(1)), "hash") == 0;
+	opclass = GetDefaultOpClass(typid, hash ? HASH_AM_OID : BTREE_AM_OID);
+	if (!OidIsValid(opclass) ||
+		!get_opclass_opfamily_and_input_type(opclass, &opfamily, &opcintype))
+		PG_RETURN_NULL();
+	eqop = get_opfamily_member(opfamily, opcintype, opcintype,
+							   hash ? HTEqualStrategyNumber : BTEqualStrategyNumber);
+	if (!OidIsValid(eqop))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(eqop);
+}
 
 /*
  * The active migration that changes a relation, as the DDL guard sees it.

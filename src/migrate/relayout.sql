@@ -31,6 +31,11 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'steward_relayout_partition_by'
 LANGUAGE C IMMUTABLE;
 
+CREATE FUNCTION steward._relayout_key_eqop(typ regtype, strategy text)
+RETURNS regoperator
+AS 'MODULE_PATHNAME', 'steward_relayout_key_eqop'
+LANGUAGE C STABLE;
+
 -- Catalog writer (called by _migration_record as the catalog's owner after
 -- it checked that the caller owns the tables): the new layout's row, or
 -- releasing one table of the migration before it is dropped.
@@ -808,11 +813,12 @@ DECLARE
     schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
     new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
     n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
-    -- Plain key columns by name (the partition key can use only those).
+    -- Plain key columns by name (the partition key can use only those),
+    -- less one named with another collation or operator class.
     key_cols text[] := ARRAY(SELECT a.attname::text
                                FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
                               WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
-                                AND k.o <= i.indnkeyatts ORDER BY k.o);
+                                AND k.o <= i.indnkeyatts AND NOT a.attname::text = ANY (missing) ORDER BY k.o);
     -- Every key column and expression as CREATE INDEX spells it.
     key_spelled text[] := ARRAY(SELECT pg_get_indexdef(idx, n, true) FROM generate_series(1, n_key) n ORDER BY n);
     key_list text := CASE WHEN n_key = 1 THEN key_spelled[1] ELSE '(' || array_to_string(key_spelled, ', ') || ')' END;
@@ -865,17 +871,73 @@ BEGIN
 END
 $$;
 
--- Checks on the table a relayout changes, before anything changes.
-CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], what text)
+-- A partitioned table's unique keys must include the partition key: each
+-- partition key column (keycols, partitioned by strategy) as a key column
+-- of every unique index of rel with the column's collation and the
+-- equality operator the partition key gets (_relayout_key_eqop), as
+-- DefineIndex demands.  Naming the column is not enough: a unique index on
+-- (code COLLATE "POSIX") or with another operator class makes rows unique
+-- by another equality than the one that routes them, and core refuses it on
+-- the internal new layout (0A000, "lacks column") after the checks passed.
+-- Raises 42P16 naming the key, with the statements that widen it.
+CREATE FUNCTION steward._relayout_check_unique_keys(rel regclass, keycols text[], strategy text, what text)
 RETURNS void
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     c record;
+    missing text[];
+    other_eq text[];
+BEGIN
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
+                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols,  -- key columns, not INCLUDE ones
+                    -- the key columns that can carry a partition key column:
+                    -- its collation and its partition key's equality
+                    ARRAY(SELECT a.attname::text
+                            FROM unnest(i.indkey::int2[], i.indcollation::oid[], i.indclass::oid[]) WITH ORDINALITY k(attnum, coll, opc, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts AND k.coll = a.attcollation
+                             AND (SELECT ao.amopopr FROM pg_opclass oc JOIN pg_amop ao
+                                      ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
+                                     AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3   -- btree's =
+                                   WHERE oc.oid = k.opc)
+                                 = steward._relayout_key_eqop(a.atttypid, strategy)) AS same
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.same));
+        IF cardinality(missing) > 0 THEN
+            other_eq := ARRAY(SELECT k FROM unnest(missing) k WHERE k = ANY (c.cols));
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%"% (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    steward._relation_name(rel), missing[1],
+                    CASE WHEN missing[1] = ANY (other_eq) THEN ' with its collation and operator class' ELSE '' END, what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = CASE WHEN cardinality(other_eq) = 0 THEN steward._relayout_widen_key_detail(c.spelled, missing)
+                               ELSE format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column '
+                                           'with the collation and equality of the partition key, which are the column''s collation and its type''s '
+                                           'default operator class. The key (%s) has %s with another: rows it keeps apart are not those the partition key tells apart.',
+                                           (SELECT string_agg(steward._relayout_index_column(c.indexrelid, n), ', ' ORDER BY n)
+                                              FROM generate_series(1, cardinality(c.spelled)) n),
+                                           steward._relayout_column_list(other_eq)) END,
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Checks on the table a relayout changes, before anything changes.
+CREATE FUNCTION steward._relayout_check(rel regclass, keycols text[], strategy text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
     pk text[];
     other text;
-    missing text[];
 BEGIN
     IF (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '"%" is not a table (%)', steward._relation_name(rel), what USING ERRCODE = 'wrong_object_type';
@@ -916,24 +978,7 @@ BEGIN
                 USING ERRCODE = 'undefined_column';
         END IF;
     END LOOP;
-    -- A partitioned table's unique keys must include the partition key.
-    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
-                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
-                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(attnum, o)
-                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
-                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols   -- key columns, not INCLUDE ones
-               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
-        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.cols));
-        IF cardinality(missing) > 0 THEN
-            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%" (%)',
-                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
-                    steward._relation_name(rel), missing[1], what
-                USING ERRCODE = 'invalid_table_definition',
-                      DETAIL = steward._relayout_widen_key_detail(c.spelled, missing),
-                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
-        END IF;
-    END LOOP;
+    PERFORM steward._relayout_check_unique_keys(rel, keycols, strategy, what);
     SELECT migration INTO other FROM steward.migration_tables t WHERE t.relid = rel AND t.active;
     IF other IS NOT NULL THEN
         RAISE EXCEPTION 'relation "%" is being changed by migration "%"', steward._relation_name(rel), other
@@ -1121,7 +1166,7 @@ BEGIN
     END IF;
     what := format('step 1 (relayout %s)', rel);
     spec := steward._relayout_partition_by(body->>'partition_by');
-    PERFORM steward._relayout_check(rel, spec.columns, what);
+    PERFORM steward._relayout_check(rel, spec.columns, spec.strategy, what);
     SELECT c.relname, n.nspname, n.oid INTO relname, nsp, nspoid
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
     prefix := coalesce(body->>'partition_prefix', relname);
