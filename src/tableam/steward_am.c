@@ -2246,6 +2246,16 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 		old = fetch_copy(rel, tid);
 	result = heap_methods->tuple_delete(rel, tid, cid, snapshot, crosscheck,
 										wait, tmfd, changingPart);
+
+	/*
+	 * heap's delete may have freed the rules: deleting the row's TOAST
+	 * values opens the TOAST table, the transaction's first lock of it,
+	 * which processes invalidations, and a relcache invalidation of rel
+	 * pending then (another session's ANALYZE while the delete waited for
+	 * a locker) frees rd_amcache (review39: steward.state_counts read the
+	 * row's state rules from freed memory).
+	 */
+	rules = steward_get_rules(rel);
 	if (result == TM_Ok && changingPart && rules_enforced(rel))
 	{
 		/*
