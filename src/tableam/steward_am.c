@@ -1569,7 +1569,7 @@ static bool
 judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 					  StateChange *changes, int *nchanges)
 {
-	const StewardRules *rules = steward_get_rules(rel);
+	const StewardRules *rules;
 	Oid			dest;
 	TupleTableSlot *newslot = steward_statement_foreign_move(rel, cid, tid, &dest);
 	HeapTupleData oldtup;
@@ -1580,6 +1580,13 @@ judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 
 	if (newslot == NULL)
 		return false;
+
+	/*
+	 * After the routing: it may open the destination and the partitioned
+	 * tables above it, which processes invalidations that free rel's
+	 * cached rules (see keep_change_rules).
+	 */
+	rules = steward_get_rules(rel);
 	have_read = take_read_version(rel, tid, cid, &read);
 	if (!fetch_row_any(rel, tid, &oldtup, &buffer))
 		return true;			/* gone: heap's delete reports it */
