@@ -50179,3 +50179,70 @@ BEGIN
         'phase', 'pending_backfill', 'expanded_at', clock_timestamp()));
 END
 $$;
+
+-- relayout52: a partition key column whose type has no default operator
+-- class for the strategy is refused as such (42704), not as a unique key
+-- lacking it.
+CREATE OR REPLACE FUNCTION steward._relayout_check_unique_keys(rel regclass, keycols text[], strategy text, what text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    missing text[];
+    other_eq text[];
+    kc text;
+    typ regtype;
+BEGIN
+    -- A type without a default class of the strategy's method has no
+    -- partition key equality to compare with: say so (core would, from
+    -- the new layout, with a HINT to name a class, which partition_by
+    -- does not take), rather than call every unique key wrong.
+    FOREACH kc IN ARRAY keycols LOOP
+        typ := (SELECT atttypid FROM pg_attribute WHERE attrelid = rel AND attname = kc);
+        IF steward._relayout_key_eqop(typ, strategy) IS NULL THEN
+            RAISE EXCEPTION 'data type % of partition key column "%" has no default operator class for access method "%" (%)',
+                    typ, kc, CASE strategy WHEN 'hash' THEN 'hash' ELSE 'btree' END, what
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Partition by another column, or with another strategy: HASH needs a default hash operator class, RANGE and LIST a default btree one.';
+        END IF;
+    END LOOP;
+    FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
+                    ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
+                    ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts ORDER BY k.o) AS cols,  -- key columns, not INCLUDE ones
+                    -- the key columns that can carry a partition key column:
+                    -- its collation and its partition key's equality
+                    ARRAY(SELECT a.attname::text
+                            FROM unnest(i.indkey::int2[], i.indcollation::oid[], i.indclass::oid[]) WITH ORDINALITY k(attnum, coll, opc, o)
+                            JOIN pg_attribute a ON a.attrelid = rel AND a.attnum = k.attnum
+                           WHERE k.o <= i.indnkeyatts AND k.coll = a.attcollation
+                             AND (SELECT ao.amopopr FROM pg_opclass oc JOIN pg_amop ao
+                                      ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
+                                     AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3   -- btree's =
+                                   WHERE oc.oid = k.opc)
+                                 = steward._relayout_key_eqop(a.atttypid, strategy)) AS same
+               FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+              WHERE i.indrelid = rel AND i.indisunique ORDER BY i.indisprimary DESC, ic.relname LOOP
+        missing := ARRAY(SELECT k FROM unnest(keycols) k WHERE NOT k = ANY (c.same));
+        IF cardinality(missing) > 0 THEN
+            other_eq := ARRAY(SELECT k FROM unnest(missing) k WHERE k = ANY (c.cols));
+            RAISE EXCEPTION '% of relation "%" does not include the partition key column "%"% (%)',
+                    CASE WHEN c.indisprimary THEN 'the primary key' ELSE format('unique index "%s"', c.relname) END,
+                    steward._relation_name(rel), missing[1],
+                    CASE WHEN missing[1] = ANY (other_eq) THEN ' with its collation and operator class' ELSE '' END, what
+                USING ERRCODE = 'invalid_table_definition',
+                      DETAIL = CASE WHEN cardinality(other_eq) = 0 THEN steward._relayout_widen_key_detail(c.spelled, missing)
+                               ELSE format('PostgreSQL 15 enforces a unique key of a partitioned table only when it includes every partition key column '
+                                           'with the collation and equality of the partition key, which are the column''s collation and its type''s '
+                                           'default operator class. The key (%s) has %s with another: rows it keeps apart are not those the partition key tells apart.',
+                                           (SELECT string_agg(steward._relayout_index_column(c.indexrelid, n), ', ' ORDER BY n)
+                                              FROM generate_series(1, cardinality(c.spelled)) n),
+                                           steward._relayout_column_list(other_eq)) END,
+                      HINT = steward._relayout_widen_key_hint(rel, c.indexrelid, missing);
+        END IF;
+    END LOOP;
+END
+$$;

@@ -58,9 +58,17 @@ SELECT steward.migration_rollback('m479v');
 SELECT steward.migration_start('m479w', $$[{"relayout": {"table": "v479", "partition_by": "HASH (d)", "partitions": 2}}]$$);
 SELECT steward.migration_rollback('m479w');
 
+-- A type with no default hash class (bit): refused as such, not as a key
+-- lacking the column; RANGE (btree) starts.
+CREATE TABLE b479 (id int, b bit(8), PRIMARY KEY (id, b)) USING steward;
+INSERT INTO b479 VALUES (1, B'00000001'), (2, B'10000000');
+SELECT steward.migration_start('m479b', $$[{"relayout": {"table": "b479", "partition_by": "HASH (b)", "partitions": 2}}]$$);
+SELECT steward.migration_start('m479b', $$[{"relayout": {"table": "b479", "partition_by": "RANGE (b)", "partitions": [{"default": true}]}}]$$);
+SELECT steward.migration_rollback('m479b');
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA s479 CASCADE;
 RESET client_min_messages;
-CREATE TEMP TABLE gone (name) AS VALUES ('m479'), ('m479r'), ('m479v'), ('m479w');
+CREATE TEMP TABLE gone (name) AS VALUES ('m479'), ('m479r'), ('m479v'), ('m479w'), ('m479b');
 \i test/sql/drop_migration_records.sql

@@ -879,7 +879,8 @@ $$;
 -- (code COLLATE "POSIX") or with another operator class makes rows unique
 -- by another equality than the one that routes them, and core refuses it on
 -- the internal new layout (0A000, "lacks column") after the checks passed.
--- Raises 42P16 naming the key, with the statements that widen it.
+-- Raises 42P16 naming the key, with the statements that widen it; 42704
+-- for a key column whose type has no default class for the strategy.
 CREATE FUNCTION steward._relayout_check_unique_keys(rel regclass, keycols text[], strategy text, what text)
 RETURNS void
 LANGUAGE plpgsql STABLE
@@ -889,7 +890,22 @@ DECLARE
     c record;
     missing text[];
     other_eq text[];
+    kc text;
+    typ regtype;
 BEGIN
+    -- A type without a default class of the strategy's method has no
+    -- partition key equality to compare with: say so (core would, from
+    -- the new layout, with a HINT to name a class, which partition_by
+    -- does not take), rather than call every unique key wrong.
+    FOREACH kc IN ARRAY keycols LOOP
+        typ := (SELECT atttypid FROM pg_attribute WHERE attrelid = rel AND attname = kc);
+        IF steward._relayout_key_eqop(typ, strategy) IS NULL THEN
+            RAISE EXCEPTION 'data type % of partition key column "%" has no default operator class for access method "%" (%)',
+                    typ, kc, CASE strategy WHEN 'hash' THEN 'hash' ELSE 'btree' END, what
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Partition by another column, or with another strategy: HASH needs a default hash operator class, RANGE and LIST a default btree one.';
+        END IF;
+    END LOOP;
     FOR c IN SELECT i.indexrelid, ic.relname, i.indisprimary,      -- spelled: key columns and expressions
                     ARRAY(SELECT pg_get_indexdef(i.indexrelid, n, true) FROM generate_series(1, i.indnkeyatts) n ORDER BY n) AS spelled,
                     ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, o)
