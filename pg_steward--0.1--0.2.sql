@@ -50246,3 +50246,84 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- relayout52: the widening HINT spells a key column that has the partition
+-- key column with another collation or operator class with them.
+CREATE OR REPLACE FUNCTION steward._relayout_widen_key_hint(rel regclass, idx oid, missing text[])
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    con record;
+    ix record;
+    old_name name := (SELECT relname FROM pg_class WHERE oid = idx);
+    nsp oid := (SELECT relnamespace FROM pg_class WHERE oid = idx);
+    schema_ name := (SELECT nspname FROM pg_namespace WHERE oid = nsp);
+    new_name text := steward._migration_free_name(rel, steward._migration_name_prefix(old_name, 59) || '_new');
+    n_key int := (SELECT indnkeyatts FROM pg_index WHERE indexrelid = idx);
+    -- Plain key columns by name (the partition key can use only those),
+    -- less one named with another collation or operator class.
+    key_cols text[] := ARRAY(SELECT a.attname::text
+                               FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
+                              WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
+                                AND k.o <= i.indnkeyatts AND NOT a.attname::text = ANY (missing) ORDER BY k.o);
+    -- Every key column and expression as CREATE INDEX spells it; a missing
+    -- column the key has with another collation or operator class than the
+    -- partition key's with them, else widened it would read "(code, code)".
+    key_spelled text[] := ARRAY(SELECT CASE WHEN a.attname::text = ANY (missing) THEN steward._relayout_index_column(idx, n)
+                                            ELSE pg_get_indexdef(idx, n, true) END
+                                  FROM generate_series(1, n_key) n
+                                  JOIN pg_index i ON i.indexrelid = idx
+                                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[n - 1]
+                                                          AND i.indkey[n - 1] <> 0
+                                 ORDER BY n);
+    key_list text := CASE WHEN n_key = 1 THEN key_spelled[1] ELSE '(' || array_to_string(key_spelled, ', ') || ')' END;
+    col_list text := array_to_string(key_spelled || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o)
+                                                           ORDER BY o), ', ');
+    col_specs text := (SELECT string_agg(s, ', ' ORDER BY o)
+                         FROM (SELECT steward._relayout_index_column(idx, n) AS s, n AS o
+                                 FROM generate_series(1, n_key) n
+                               UNION ALL
+                               SELECT quote_ident(k), n_key + o FROM unnest(missing) WITH ORDINALITY u(k, o)) x);
+    stmts text;
+    fks text;
+BEGIN
+    SELECT x.conname, x.contype INTO con FROM pg_constraint x
+     WHERE x.conindid = idx AND x.conrelid = rel AND x.contype IN ('p', 'u');
+    SELECT CASE WHEN am.amname <> 'btree' THEN format(' USING %I', am.amname) ELSE '' END AS using_,
+           coalesce(' INCLUDE (' || (SELECT string_agg(pg_get_indexdef(idx, n, true), ', ' ORDER BY n)
+                                       FROM generate_series(n_key + 1, i.indnatts) n
+                                      WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a
+                                                         WHERE a.attrelid = rel AND a.attnum = i.indkey[n - 1]
+                                                           AND a.attname::text = ANY (missing))) || ')', '') AS include_,
+           CASE WHEN i.indnullsnotdistinct THEN ' NULLS NOT DISTINCT' ELSE '' END AS nulls_,
+           coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', '') AS with_,
+           coalesce(' TABLESPACE ' || (SELECT quote_ident(spcname) FROM pg_tablespace WHERE oid = c.reltablespace), '') AS space_,
+           coalesce(' WHERE ' || pg_get_expr(i.indpred, i.indrelid), '') AS where_
+      INTO ix
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
+     WHERE i.indexrelid = idx;
+    stmts := format('CREATE UNIQUE INDEX CONCURRENTLY %I ON %s%s (%s)%s%s%s%s%s; ', new_name, rel, ix.using_, col_specs,
+                    ix.include_, ix.nulls_, ix.with_, ix.space_, ix.where_)
+          || CASE WHEN con.conname IS NOT NULL
+                  THEN format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s USING INDEX %I;',
+                              rel, con.conname, con.conname,
+                              CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END, new_name)
+                  ELSE format('DROP INDEX CONCURRENTLY %I.%I; ALTER INDEX %I.%I RENAME TO %I;',
+                              schema_, old_name, schema_, new_name, old_name) END;
+    SELECT string_agg(format('%I on %s', f.conname, f.conrelid::regclass), ', ' ORDER BY f.conrelid::regclass::text, f.conname)
+      INTO fks FROM pg_constraint f WHERE f.contype = 'f' AND f.conindid = idx;
+    RETURN format('If %s need not be unique by itself, make the key (%s) first: %s', key_list, col_list, stmts)
+        || CASE WHEN fks IS NOT NULL
+                THEN format(' The foreign keys referencing it (%s) depend on its index: drop them first and add them again after, referencing (%s).',
+                            fks, col_list) ELSE '' END
+        || format(' To keep %s unique: %skeep it unique in an unpartitioned table of its own, '
+                  'written in the same transaction (a lookup table, see "Unique keys and the partition key" in docs/relayout.md).',
+                  key_list,
+                  CASE WHEN cardinality(key_cols) > 0
+                       THEN format('partition by columns of the key (%s), or ',
+                                   (SELECT string_agg(quote_ident(k), ', ' ORDER BY o) FROM unnest(key_cols) WITH ORDINALITY u(k, o)))
+                       ELSE '' END);
+END
+$$;

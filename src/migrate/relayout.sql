@@ -819,8 +819,16 @@ DECLARE
                                FROM pg_index i, unnest(i.indkey) WITH ORDINALITY k(attnum, o), pg_attribute a
                               WHERE i.indexrelid = idx AND a.attrelid = rel AND a.attnum = k.attnum
                                 AND k.o <= i.indnkeyatts AND NOT a.attname::text = ANY (missing) ORDER BY k.o);
-    -- Every key column and expression as CREATE INDEX spells it.
-    key_spelled text[] := ARRAY(SELECT pg_get_indexdef(idx, n, true) FROM generate_series(1, n_key) n ORDER BY n);
+    -- Every key column and expression as CREATE INDEX spells it; a missing
+    -- column the key has with another collation or operator class than the
+    -- partition key's with them, else widened it would read "(code, code)".
+    key_spelled text[] := ARRAY(SELECT CASE WHEN a.attname::text = ANY (missing) THEN steward._relayout_index_column(idx, n)
+                                            ELSE pg_get_indexdef(idx, n, true) END
+                                  FROM generate_series(1, n_key) n
+                                  JOIN pg_index i ON i.indexrelid = idx
+                                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[n - 1]
+                                                          AND i.indkey[n - 1] <> 0
+                                 ORDER BY n);
     key_list text := CASE WHEN n_key = 1 THEN key_spelled[1] ELSE '(' || array_to_string(key_spelled, ', ') || ')' END;
     col_list text := array_to_string(key_spelled || ARRAY(SELECT quote_ident(m) FROM unnest(missing) WITH ORDINALITY u(m, o)
                                                            ORDER BY o), ', ');
