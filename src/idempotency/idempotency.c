@@ -3218,6 +3218,11 @@ static void key_not_held(text *scope, text *key, bool no_scope) pg_attribute_nor
 static void
 key_not_held(text *scope, text *key, bool no_scope)
 {
+	/*
+	 * A scope with no row is most often a misspelling of the scope the key
+	 * was begun in: a begin with this name would make another, empty scope,
+	 * so the hint says where the scopes are listed before it names begin.
+	 */
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("idempotency key \"%s\" in scope \"%s\" is not held",
@@ -3226,7 +3231,7 @@ key_not_held(text *scope, text *key, bool no_scope)
 			 errdetail("Scope \"%s\" does not exist: keys left under its name belong to no scope and are never completed or replayed.",
 					   text_to_cstring(scope)) :
 			 errdetail("No key was begun and committed, or begun in this transaction; it may have expired."),
-			 errhint(no_scope ? "Call steward.idempotency_begin() first: it creates the scope." :
+			 errhint(no_scope ? "Check the scope's name: complete a key in the scope it was begun in (steward.idempotency_scope_owners lists the scopes you may use); a new request calls steward.idempotency_begin() first, which creates the scope." :
 					 "Call steward.idempotency_begin() first.")));
 }
 
