@@ -4800,6 +4800,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = CASE WHEN r.last_validated_at IS NULL THEN 'It was never validated.'
                                 WHEN r.last_validation_passed THEN format('It passed, but %s.', r.error)
+                                -- A backfill started since cleared the failure's report
+                                -- (error): say so rather than end on an empty colon.
+                                WHEN r.error IS NULL THEN
+                                    'The last validation failed, before the latest backfill; validate again to see what holds now.'
                                 -- The error already says "validation failed: ".
                                 ELSE format('The last validation failed: %s',
                                             regexp_replace(r.error, '^validation failed: ', '')) END,
