@@ -66,9 +66,20 @@ SELECT steward.migration_start('m479b', $$[{"relayout": {"table": "b479", "parti
 SELECT steward.migration_start('m479b', $$[{"relayout": {"table": "b479", "partition_by": "RANGE (b)", "partitions": [{"default": true}]}}]$$);
 SELECT steward.migration_rollback('m479b');
 
+-- A table with a dropped column (its pg_attribute row has atttypid 0):
+-- start compares the unique keys without "cache lookup failed for type 0"
+-- (XX000), and the equality lookup answers NULL for a type that does not
+-- exist.
+CREATE TABLE d479 (id int PRIMARY KEY, gone int, v int) USING steward;
+ALTER TABLE d479 DROP COLUMN gone;
+INSERT INTO d479 SELECT g, g FROM generate_series(1, 10) g;
+SELECT steward.migration_start('m479d', $$[{"relayout": {"table": "d479", "partition_by": "HASH (id)", "partitions": 2}}]$$);
+SELECT steward.migration_rollback('m479d');
+SELECT steward._relayout_key_eqop(0, 'hash') IS NULL AS no_type;
+
 RESET search_path;
 SET client_min_messages = warning;
 DROP SCHEMA s479 CASCADE;
 RESET client_min_messages;
-CREATE TEMP TABLE gone (name) AS VALUES ('m479'), ('m479r'), ('m479v'), ('m479w'), ('m479b');
+CREATE TEMP TABLE gone (name) AS VALUES ('m479'), ('m479r'), ('m479v'), ('m479w'), ('m479b'), ('m479d');
 \i test/sql/drop_migration_records.sql

@@ -805,8 +805,9 @@ steward_relayout_partition_by(PG_FUNCTION_ARGS)
  * refuses an index that only names the column (another collation or
  * operator class) with a HINT, before core refuses it on the internal new
  * layout.  NULL when the type has no such class (core then refuses the key
- * at start, naming the type).  Reads the catalog caches only: no lock, no
- * error but 22004 for a NULL argument.
+ * at start, naming the type) or does not exist (typ 0: a dropped
+ * column's).  Reads the catalog caches only: no lock, no error but 22004
+ * for a NULL argument.
  */
 Datum
 steward_relayout_key_eqop(PG_FUNCTION_ARGS)
@@ -822,6 +823,13 @@ steward_relayout_key_eqop(PG_FUNCTION_ARGS)
 	steward_require_arg(fcinfo, 1, "strategy");
 	typid = PG_GETARG_OID(0);
 	hash = strcmp(text_to_cstring(PG_GETARG_TEXT_PP(1)), "hash") == 0;
+	/*
+	 * No such type: NULL, not GetDefaultOpClass's "cache lookup failed"
+	 * (XX000).  A dropped column's pg_attribute row has atttypid 0, and the
+	 * planner may call this on such a row before a join drops it.
+	 */
+	if (!SearchSysCacheExists1(TYPEOID, ObjectIdGetDatum(typid)))
+		PG_RETURN_NULL();
 	opclass = GetDefaultOpClass(typid, hash ? HASH_AM_OID : BTREE_AM_OID);
 	if (!OidIsValid(opclass) ||
 		!get_opclass_opfamily_and_input_type(opclass, &opfamily, &opcintype))
