@@ -489,9 +489,13 @@ emit_repair_summary(StewardStatementReport *report)
  * through), noted in "change" for steward_count_state_changes, which
  * reports it once heap stored the row (announce_repair).  The statement's
  * tally of the column's repairs is made here, before the row is written,
- * as is the row's key while the statement still reports repairs one by
- * one.  Locks as steward_row_key_desc: the key's index with
- * AccessShareLock, released at once.  Raises only 53200.
+ * and, while the statement still reports repairs one by one, a copy of
+ * the old row whose key announce_repair names.  Not the key itself: that
+ * locks the key's index (steward_row_key_desc), which processes pending
+ * invalidations, and a relcache invalidation of rel frees its cached
+ * rules, which the caller goes on judging with (the next rules, the
+ * changed_at it stamps) and which "rule" points into (codereview20; the
+ * class of 720400b).  Takes no lock; raises only 53200.
  */
 static void
 note_repair(Relation rel, const StateRule *rule, const char *oldvalue,
@@ -505,7 +509,7 @@ note_repair(Relation rel, const StateRule *rule, const char *oldvalue,
 	change->repaired_from = oldvalue;
 	change->tally = (StewardStatementReport *) tally;
 	change->show = tally == NULL || tally->report.sent < REPAIRS_REPORTED_BY_ROW;
-	change->key = change->show ? steward_row_key_desc(rel, origin->tuple) : NULL;
+	change->keytuple = change->show ? heap_copytuple(origin->tuple) : NULL;
 	if (tally != NULL && tally->relname[0] == '\0')
 	{
 		strlcpy(tally->relname, RelationGetRelationName(rel), NAMEDATALEN);
@@ -525,8 +529,11 @@ note_repair(Relation rel, const StateRule *rule, const char *oldvalue,
  * judged the row, so that a row judged twice (the executor's
  * EvalPlanQual after a concurrent update) counts once, and a row
  * repaired in two columns counts once in each column's tally (mach23: it
- * counted twice in the first column's).  Takes no lock; raises nothing
- * but the NOTICE and 53200.
+ * counted twice in the first column's).  "change" points at a copy of
+ * its rule (keep_change_rules), as the row's key is read here: locks as
+ * steward_row_key_desc (the key's index with AccessShareLock, released at
+ * once), which may free rel's cached rules; the caller reads them again
+ * after.  Raises nothing but the NOTICE and 53200.
  */
 static void
 announce_repair(Relation rel, const StateChange *change)
@@ -534,6 +541,7 @@ announce_repair(Relation rel, const StateChange *change)
 	const StateRule *rule = change->rule;
 	RepairTally *tally = (RepairTally *) change->tally;
 	const char *newvalue = rule->names[change->to];
+	char	   *key;
 
 	if (tally != NULL)
 	{
@@ -544,10 +552,11 @@ announce_repair(Relation rel, const StateChange *change)
 		if (!show)
 			return;
 	}
+	key = change->keytuple ? steward_row_key_desc(rel, change->keytuple) : NULL;
 	ereport(NOTICE,
-			(change->key ?
+			(key ?
 			 errmsg("row %s of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
-					change->key, RelationGetRelationName(rel),
+					key, RelationGetRelationName(rel),
 					quote_literal_cstr(change->repaired_from),
 					rule->machine, quote_literal_cstr(newvalue)) :
 			 errmsg("a row of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",

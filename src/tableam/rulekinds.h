@@ -40,12 +40,15 @@ typedef struct StateChange
 	 * reports once heap stored the row (and only then, so a row the
 	 * executor updates again after EvalPlanQual is reported once): the
 	 * value it leaves, the statement's tally of the column's repairs
-	 * (NULL: none could be made), and the row's key when the repair is to
-	 * be reported one by one (show; key NULL: the row has none).
+	 * (NULL: none could be made), and, when the repair is to be reported
+	 * one by one (show), a copy of the old row whose key the NOTICE names:
+	 * the key is read only then, as reading it locks the key's index,
+	 * which may process invalidations that free the cached rules the
+	 * judging still reads (codereview20).
 	 */
 	const char *repaired_from;
 	struct StewardStatementReport *tally;
-	const char *key;
+	HeapTuple	keytuple;
 	bool		show;
 } StateChange;
 

@@ -896,22 +896,29 @@ set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
 
 /*
  * Once heap stored the new row: counters, so EvalPlanQual retries count
- * once.  "rules": rel's, looked up after heap's update (which may have
- * processed invalidations, opening the TOAST table).  "moved": the insert half of a cross-partition update, whose old
- * row already left steward.state_counts with the delete half.
+ * once.  The changes point at copies of their rules (keep_change_rules).
+ * "moved": the insert half of a cross-partition update, whose old row
+ * already left steward.state_counts with the delete half.  Returns rel's
+ * rules, looked up after heap's update and after a repair's NOTICE read
+ * the row's key (both may process invalidations that free them: heap's
+ * opening the TOAST table, the NOTICE's lock of the key's index).
  */
-static void
-count_update(Relation rel, const StewardRules *rules, TupleTableSlot *slot,
+static const StewardRules *
+count_update(Relation rel, TupleTableSlot *slot,
 			 const StateChange *changes, int nchanges, bool moved)
 {
+	StewardRules *rules;
+
 	if (nchanges > 0)
 	{
 		steward_rule_kinds.count_state_changes(rel, changes, nchanges);
 		if (!moved)
 			steward_rule_kinds.state_counts_changes(rel, changes, nchanges);
 	}
+	rules = (StewardRules *) steward_get_rules(rel);
 	/* The rules cache is this relation's: hot rows keeps its entry there. */
-	steward_hotrows_count(rel, slot, &((StewardRules *) rules)->hot);
+	steward_hotrows_count(rel, slot, &rules->hot);
+	return rules;
 }
 
 /*
@@ -1248,9 +1255,9 @@ steward_tuple_update(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 										update_indexes);
 	if (result == TM_Ok)
 	{
-		const StewardRules *rules = steward_get_rules(rel);
+		const StewardRules *rules = count_update(rel, slot, changes, nchanges,
+												 false);
 
-		count_update(rel, rules, slot, changes, nchanges, false);
 		/* Rows stored as sent may have changed state unseen. */
 		if (rules->nstates > 0 && !rules_enforced(rel))
 			steward_rule_kinds.state_counts_unknown(rel, rules);
@@ -2283,7 +2290,16 @@ steward_tuple_delete(Relation rel, ItemPointer tid, CommandId cid,
 		if (old != NULL)
 			steward_rule_kinds.state_counts_row(rel, rules, NULL, old, -1);
 		if (nchanges > 0)
+		{
+			/*
+			 * A repair's NOTICE reads the row's key, which may free rel's
+			 * cached rules the changes point into (announce_repair).
+			 */
+			StateRule  *kept = keep_change_rules(changes, nchanges);
+
 			steward_rule_kinds.count_state_changes(rel, changes, nchanges);
+			pfree(kept);
+		}
 	}
 	if (old != NULL)
 		heap_freetuple(old);
@@ -2724,8 +2740,7 @@ steward_tuple_insert(Relation rel, TupleTableSlot *slot, CommandId cid,
 		nchanges = apply_move_rules(rel, slot, cid, changes);
 		kept = keep_change_rules(changes, nchanges);
 		heap_methods->tuple_insert(rel, slot, cid, options, bistate);
-		rules = steward_get_rules(rel);
-		count_update(rel, rules, slot, changes, nchanges, true);
+		rules = count_update(rel, slot, changes, nchanges, true);
 		if (kept != NULL)
 			pfree(kept);
 		/* The row arrives here in its new state (the delete took the old). */
