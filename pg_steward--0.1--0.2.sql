@@ -50379,3 +50379,61 @@ BEGIN
         'phase', 'switched', 'switched_at', clock_timestamp()));
 END
 $$;
+
+-- _check_machine_transitions: an undeclared state of a transition is quoted
+-- in a DETAIL, and states written with spaces around "->" get a HINT saying so.
+CREATE OR REPLACE FUNCTION steward._check_machine_transitions(name text, states text[], transitions text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edge text;
+    from_state text;
+    to_state text;
+    blank text := ' ' || chr(9) || chr(10) || chr(13);   -- what btrim takes off a misspelt edge
+BEGIN
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass ARRAY[]::text[] for a machine whose rows never change state.';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List each transition once.';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Write each transition as two declared states joined by "->", '
+                             'such as ''created->paid''.';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            -- States match exactly, so 'a -> b' names "a " and " b": the
+            -- DETAIL quotes what was read, and the HINT says why when the
+            -- names without their spaces are declared.
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Undeclared: %s.',
+                          (SELECT string_agg(quote_literal(x), ', ')
+                             FROM unnest(ARRAY[from_state, to_state]) x
+                            WHERE NOT x = ANY (states))),
+                      HINT = CASE WHEN btrim(from_state, blank) = ANY (states) AND btrim(to_state, blank) = ANY (states)
+                                  THEN format('States are matched exactly, spaces included: write %L.',
+                                              btrim(from_state, blank) || '->' || btrim(to_state, blank))
+                                  ELSE format('Declared states: %s.', array_to_string(states, ', ')) END;
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.',
+                      HINT = 'Leave it out of the transitions.';
+        END IF;
+    END LOOP;
+END
+$$;

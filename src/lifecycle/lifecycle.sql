@@ -396,6 +396,7 @@ DECLARE
     edge text;
     from_state text;
     to_state text;
+    blank text := ' ' || chr(9) || chr(10) || chr(13);   -- what btrim takes off a misspelt edge
 BEGIN
     IF transitions IS NULL THEN
         RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
@@ -418,9 +419,19 @@ BEGIN
         from_state := split_part(edge, '->', 1);
         to_state := substr(edge, length(from_state) + 3);
         IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            -- States match exactly, so 'a -> b' names "a " and " b": the
+            -- DETAIL quotes what was read, and the HINT says why when the
+            -- names without their spaces are declared.
             RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = format('Declared states: %s.', array_to_string(states, ', '));
+                      DETAIL = format('Undeclared: %s.',
+                          (SELECT string_agg(quote_literal(x), ', ')
+                             FROM unnest(ARRAY[from_state, to_state]) x
+                            WHERE NOT x = ANY (states))),
+                      HINT = CASE WHEN btrim(from_state, blank) = ANY (states) AND btrim(to_state, blank) = ANY (states)
+                                  THEN format('States are matched exactly, spaces included: write %L.',
+                                              btrim(from_state, blank) || '->' || btrim(to_state, blank))
+                                  ELSE format('Declared states: %s.', array_to_string(states, ', ')) END;
         END IF;
         IF from_state = to_state THEN
             RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
