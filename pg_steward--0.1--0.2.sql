@@ -50437,3 +50437,82 @@ BEGIN
     END LOOP;
 END
 $$;
+
+CREATE OR REPLACE FUNCTION steward._migration_refuse_rewrite(mig text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    d record;
+    body jsonb;
+    step text;
+BEGIN
+    FOR c IN SELECT x.relid, x.kind, x.step, x.old_name, x.new_name, x.new_type
+               FROM steward.migration_columns x
+               JOIN steward.migration_tables t ON t.migration = x.migration AND t.relid = x.relid
+              WHERE x.migration = mig AND x.kind IN ('pair', 'added') AND t.active
+              ORDER BY t.ord, x.ord LOOP
+        CONTINUE WHEN NOT steward._migration_domain_checked(c.new_type);
+        CONTINUE WHEN (steward._migration_exec(c.relid, format('SELECT 1 FROM %s LIMIT 1', c.relid)))[1] IS NULL;
+        -- The domain's chain down to its base type: the base type, its
+        -- CHECKs over the column, NOT NULL if any domain has it.  VALUE
+        -- becomes the column outside the CHECK's string literals and
+        -- quoted names only (mig52: CHECK (VALUE <> 'NO VALUE') was
+        -- printed as ("c" <> 'NO "c"'), another check).  The deparsed
+        -- text doubles quotes inside both and has no other quoting.  The
+        -- expression alone (pg_get_expr of conbin, as pg_get_constraintdef
+        -- deparses it, in its parentheses): the definition of a constraint
+        -- added NOT VALID ends in " NOT VALID", which a "check" refuses
+        -- (codereview21).
+        WITH RECURSIVE chain AS (
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, 1 AS depth
+              FROM pg_type ty WHERE ty.oid = to_regtype(c.new_type)
+            UNION ALL
+            SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, ch.depth + 1
+              FROM chain ch JOIN pg_type ty ON ty.oid = ch.typbasetype
+             WHERE ch.typtype = 'd')
+        SELECT (SELECT format_type(ch.typbasetype, ch.typtypmod) FROM chain ch
+                 WHERE ch.typtype = 'd' ORDER BY ch.depth DESC LIMIT 1) AS base,
+               bool_or(ch.typnotnull) AS not_null,
+               (SELECT string_agg((SELECT string_agg(CASE WHEN left(m[1], 1) IN ('''', '"') THEN m[1]
+                                                          ELSE regexp_replace(m[1], E'\\mVALUE\\M', quote_ident(c.new_name), 'g') END,
+                                                     '' ORDER BY o)
+                                     FROM regexp_matches('(' || pg_get_expr(k.conbin, 0) || ')',
+                                                         '(''(?:[^'']|'''')*''|"(?:[^"]|"")*"|[^''"]+)', 'g')
+                                          WITH ORDINALITY x(m, o)),
+                                  ' AND ' ORDER BY ch2.depth DESC, k.conname)
+                  FROM chain ch2 JOIN pg_constraint k ON k.contypid = ch2.oid AND k.contype = 'c') AS checks
+          INTO d
+          FROM chain ch;
+        -- The user's step (the migration's steps, recorded by the plan),
+        -- whose own "check" is and'ed with the domain's, as a carried
+        -- check is (_migration_column_carried), and whose other keys
+        -- ("up", "default", "unique", ...) stay, after the ones written
+        -- here in the order a step is written (json, not jsonb).
+        body := (SELECT r.steps -> (c.step - 1) -> CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END
+                   FROM steward.migration_runs r WHERE r.name = mig);
+        IF body ? 'check' THEN
+            d.checks := concat_ws(' AND ', d.checks, format('(%s)', body->>'check'));
+        END IF;
+        step := format('{"%s": {"table": %s, "column": %s%s, "type": %s%s%s%s}}',
+                       CASE c.kind WHEN 'added' THEN 'add_column' ELSE 'alter_column' END,
+                       to_json(c.relid::text), to_json(CASE c.kind WHEN 'added' THEN c.new_name ELSE c.old_name END),
+                       CASE WHEN c.kind = 'pair' AND c.old_name <> c.new_name
+                            THEN ', "name": ' || to_json(c.new_name::text) ELSE '' END,
+                       to_json(d.base), coalesce(', "check": ' || to_json(d.checks), ''),
+                       CASE WHEN d.not_null OR body->'not_null' = 'true' THEN ', "not_null": true' ELSE '' END,
+                       (SELECT string_agg(format(', %s: %s', to_json(k), v), '' ORDER BY k)
+                          FROM jsonb_each(body) e(k, v)
+                         WHERE k NOT IN ('table', 'column', 'name', 'type', 'check', 'not_null')));
+        RAISE EXCEPTION 'cannot add column "%" of domain type % to relation "%" online',
+                c.new_name, c.new_type, steward._relation_name(c.relid)
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('PostgreSQL rewrites the table under an ACCESS EXCLUSIVE lock to check a domain''s constraints against every row when a column of that type is added, default or not (%s), blocking every reader and writer of the table until it is done; migration "%s" changed nothing.',
+                                  CASE c.kind WHEN 'added' THEN 'the add_column''s column'
+                                              ELSE 'the new column an alter_column adds' END, mig),
+                  HINT = format('Use the domain''s base type with the step''s "check": %s; or run ALTER TABLE in a maintenance window.', step);
+    END LOOP;
+END
+$$;

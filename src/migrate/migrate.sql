@@ -2305,7 +2305,11 @@ BEGIN
         -- becomes the column outside the CHECK's string literals and
         -- quoted names only (mig52: CHECK (VALUE <> 'NO VALUE') was
         -- printed as ("c" <> 'NO "c"'), another check).  The deparsed
-        -- text doubles quotes inside both and has no other quoting.
+        -- text doubles quotes inside both and has no other quoting.  The
+        -- expression alone (pg_get_expr of conbin, as pg_get_constraintdef
+        -- deparses it, in its parentheses): the definition of a constraint
+        -- added NOT VALID ends in " NOT VALID", which a "check" refuses
+        -- (codereview21).
         WITH RECURSIVE chain AS (
             SELECT ty.oid, ty.typtype, ty.typbasetype, ty.typtypmod, ty.typnotnull, 1 AS depth
               FROM pg_type ty WHERE ty.oid = to_regtype(c.new_type)
@@ -2319,7 +2323,7 @@ BEGIN
                (SELECT string_agg((SELECT string_agg(CASE WHEN left(m[1], 1) IN ('''', '"') THEN m[1]
                                                           ELSE regexp_replace(m[1], E'\\mVALUE\\M', quote_ident(c.new_name), 'g') END,
                                                      '' ORDER BY o)
-                                     FROM regexp_matches(substr(pg_get_constraintdef(k.oid), 7),
+                                     FROM regexp_matches('(' || pg_get_expr(k.conbin, 0) || ')',
                                                          '(''(?:[^'']|'''')*''|"(?:[^"]|"")*"|[^''"]+)', 'g')
                                           WITH ORDINALITY x(m, o)),
                                   ' AND ' ORDER BY ch2.depth DESC, k.conname)
