@@ -734,6 +734,7 @@ steward_index_worker_main(Datum main_arg)
 	MemoryContext cxt;
 	volatile bool cancelled = false;
 	bool		undo_finished = false;
+	bool		owner_is_superuser;
 
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -749,15 +750,28 @@ steward_index_worker_main(Datum main_arg)
 
 	/*
 	 * Before any transaction: every transaction the statement starts and
-	 * commits (a concurrent build runs three) keeps the owner's identity,
-	 * restricted, and the pinned search_path.
+	 * commits (a concurrent build runs three) keeps the owner's identity
+	 * and the pinned search_path.
 	 */
 	SetConfigOption("search_path", STEWARD_PINNED_SEARCH_PATH, PGC_USERSET, PGC_S_SESSION);
 	/* The statement is read as the start checked it (codereview4 #1). */
 	SetConfigOption("standard_conforming_strings", "on", PGC_USERSET, PGC_S_SESSION);
 	SetConfigOption("backslash_quote", "on", PGC_USERSET, PGC_S_SESSION);
-	SetUserIdAndSecContext(job->owner, SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+
+	/*
+	 * The owner's identity as SET ROLE gives it, not a security context:
+	 * no transaction may start inside one (StartTransaction asserts
+	 * prevSecContext == 0; an assert build's worker died at once, and a
+	 * production build carried the flags across the statement's own
+	 * commits).  The owner's code the statement runs (index expressions
+	 * and predicates) is restricted all the same: DefineIndex,
+	 * index_concurrently_build and validate_index switch to the table's
+	 * owner with SECURITY_RESTRICTED_OPERATION inside each transaction.
+	 */
+	StartTransactionCommand();
+	owner_is_superuser = superuser_arg(job->owner);
+	CommitTransactionCommand();
+	SetCurrentRoleId(job->owner, owner_is_superuser);
 	cxt = CurrentMemoryContext;
 
 	PG_TRY();
