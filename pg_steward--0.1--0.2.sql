@@ -50516,3 +50516,296 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- msg51: state names quoted in the messages of machine creation and changes.
+
+CREATE OR REPLACE FUNCTION steward._check_machine_states(name text, states text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF states IS NULL OR cardinality(states) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one state', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List the states as the second argument, such as ARRAY[''created'', ''paid''].';
+    END IF;
+    IF cardinality(states) > 64 THEN
+        RAISE EXCEPTION 'state machine "%" has % states; the limit is 64', name, cardinality(states)
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Split the lifecycle into machines of at most 64 states each.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE octet_length(s) > 63) THEN
+        RAISE EXCEPTION 'state name "%" of machine "%" is longer than 63 bytes',
+                (SELECT s FROM unnest(states) s WHERE octet_length(s) > 63 LIMIT 1), name
+            USING ERRCODE = 'name_too_long',
+                  HINT = 'Names are at most 63 bytes, as PostgreSQL''s own; give a shorter one.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(states) s WHERE s IS NULL OR s = '' OR s LIKE '%->%') THEN
+        RAISE EXCEPTION 'state names must be non-empty, at most 63 bytes and not contain "->"'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name each state with a word such as ''paid''; "->" only joins two states in a transition.';
+    END IF;
+    IF (SELECT count(DISTINCT s) FROM unnest(states) s) <> cardinality(states) THEN
+        RAISE EXCEPTION 'state machine "%" declares a state twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Duplicates: %s.',
+                      (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ') FROM (SELECT s FROM unnest(states) s
+                                                          GROUP BY s HAVING count(*) > 1) d)),
+                  HINT = 'List each state once.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._check_machine_transitions(name text, states text[], transitions text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    edge text;
+    from_state text;
+    to_state text;
+    blank text := ' ' || chr(9) || chr(10) || chr(13);   -- what btrim takes off a misspelt edge
+BEGIN
+    IF transitions IS NULL THEN
+        RAISE EXCEPTION 'transitions of machine "%" must not be null (use an empty array)', name
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass ARRAY[]::text[] for a machine whose rows never change state.';
+    END IF;
+    IF (SELECT count(DISTINCT t) FROM unnest(transitions) t) <> cardinality(transitions) THEN
+        RAISE EXCEPTION 'state machine "%" declares a transition twice', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'List each transition once.';
+    END IF;
+    FOREACH edge IN ARRAY transitions LOOP
+        IF edge IS NULL OR edge NOT LIKE '%->%' THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" must be written ''from->to''',
+                    coalesce(edge, 'NULL'), name
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Write each transition as two declared states joined by "->", '
+                             'such as ''created->paid''.';
+        END IF;
+        from_state := split_part(edge, '->', 1);
+        to_state := substr(edge, length(from_state) + 3);
+        IF NOT from_state = ANY (states) OR NOT to_state = ANY (states) THEN
+            -- States match exactly, so 'a -> b' names "a " and " b": the
+            -- DETAIL quotes what was read, and the HINT says why when the
+            -- names without their spaces are declared.
+            RAISE EXCEPTION 'transition "%" of machine "%" uses an undeclared state', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Undeclared: %s.',
+                          (SELECT string_agg(quote_literal(x), ', ')
+                             FROM unnest(ARRAY[from_state, to_state]) x
+                            WHERE NOT x = ANY (states))),
+                      HINT = CASE WHEN btrim(from_state, blank) = ANY (states) AND btrim(to_state, blank) = ANY (states)
+                                  THEN format('States are matched exactly, spaces included: write %L.',
+                                              btrim(from_state, blank) || '->' || btrim(to_state, blank))
+                                  ELSE format('Declared states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(states) WITH ORDINALITY u(s, n))) END;
+        END IF;
+        IF from_state = to_state THEN
+            RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = 'Keeping the state is always allowed.',
+                      HINT = 'Leave it out of the transitions.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._create_state_machine(name text, states text[], initial text[],
+                                              transitions text[], owner regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF name IS NULL OR name = '' THEN
+        RAISE EXCEPTION 'state machine name must not be null or empty'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Name the machine first: steward.create_state_machine(''orders'', '
+                         'ARRAY[''created'', ''paid''], ARRAY[''created''], ARRAY[''created->paid'']).';
+    END IF;
+    -- 42622 as PostgreSQL refuses a name it would cut: the rules of a
+    -- table hold a machine's name in NAMEDATALEN bytes (tableam/rules.h).
+    IF octet_length(name) > 63 THEN
+        RAISE EXCEPTION 'state machine name "%" is longer than 63 bytes', name
+            USING ERRCODE = 'name_too_long',
+                  HINT = 'Names are at most 63 bytes, as PostgreSQL''s own; give a shorter one.';
+    END IF;
+    -- Lists: a 2-D array would be stored as given and written into the
+    -- rule labels as nested lists that no restore accepts.
+    IF array_ndims(states) > 1 OR array_ndims(initial) > 1 OR array_ndims(transitions) > 1 THEN
+        RAISE EXCEPTION 'states, initial and transitions of machine "%" must be one-dimensional arrays', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Write them as lists: ARRAY[''a'', ''b''] or ''{a,b}'', not ''{{a},{b}}''.';
+    END IF;
+    PERFORM steward._check_machine_states(name, states);
+    IF initial IS NULL OR cardinality(initial) = 0 THEN
+        RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('Name the states a new row may start in as the third argument, chosen from: %s.',
+                                (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(states) WITH ORDINALITY u(s, n)));
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
+        RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undeclared: %s.',
+                      (SELECT string_agg(coalesce(quote_literal(i), 'NULL'), ', ') FROM unnest(initial) i
+                        WHERE i IS NULL OR NOT i = ANY (states))),
+                  HINT = format('Choose the initial states from the declared states: %s.',
+                                (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(states) WITH ORDINALITY u(s, n)));
+    END IF;
+    PERFORM steward._check_machine_transitions(name, states, transitions);
+    IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
+        RAISE EXCEPTION 'state machine "%" already exists', name
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Choose another name; steward.state_machines shows the existing machine.';
+    END IF;
+    PERFORM steward._require_role(owner);
+    INSERT INTO steward.machine_definitions (name, states, initial, transitions, owner)
+    VALUES (name, states, initial, transitions, owner);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._change_transition(name text, from_state text, to_state text,
+                                           adding boolean)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    edge text := from_state || '->' || to_state;
+    new_states text[];
+    new_transitions text[];
+    changed text[] := '{}';
+BEGIN
+    IF from_state IS NULL OR to_state IS NULL THEN
+        RAISE EXCEPTION 'from_state and to_state must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = format('Name both ends of the edge: steward.%s(%L, ''paid'', ''on_hold'').',
+                                CASE WHEN adding THEN 'add_transition' ELSE 'drop_transition' END, name);
+    END IF;
+    SELECT d.states, d.initial, d.transitions INTO STRICT m
+      FROM steward.machine_definitions d WHERE d.name = _change_transition.name;
+    IF adding THEN
+        IF NOT from_state = ANY (m.states) THEN
+            RAISE EXCEPTION '% is not a state of machine "%"', format('"%s"', replace(from_state, '"', '""')), name
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('Declared states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.states) WITH ORDINALITY u(s, n))),
+                      HINT = 'A new state enters a machine as the target of an edge from a declared state: add that edge first.';
+        END IF;
+        IF edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" already has transition % -> %', name,
+                    format('"%s"', replace(from_state, '"', '""')), format('"%s"', replace(to_state, '"', '""'))
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_states := m.states;
+        IF NOT to_state = ANY (m.states) THEN
+            new_states := m.states || to_state;
+            changed := ARRAY[to_state];
+        END IF;
+        new_transitions := m.transitions || edge;
+        PERFORM steward._check_machine_states(name, new_states);
+        PERFORM steward._check_machine_transitions(name, new_states, new_transitions);
+    ELSE
+        IF NOT edge = ANY (m.transitions) THEN
+            RAISE EXCEPTION 'machine "%" has no transition % -> %', name,
+                    format('"%s"', replace(from_state, '"', '""')), format('"%s"', replace(to_state, '"', '""'))
+                USING ERRCODE = 'undefined_object',
+                      DETAIL = format('Its transitions: %s.',
+                                      coalesce((SELECT string_agg(format('"%s" -> "%s"', replace(split_part(t, '->', 1), '"', '""'),
+                                                                  replace(substr(t, length(split_part(t, '->', 1)) + 3), '"', '""')),
+                                                           ', ' ORDER BY n)
+                                                FROM unnest(m.transitions) WITH ORDINALITY u(t, n)), 'none')),
+                      HINT = 'steward.state_machines lists the transitions of each machine.';
+        END IF;
+        new_transitions := array_remove(m.transitions, edge);
+        -- States are never written with "->": split_part finds each end.
+        changed := ARRAY(SELECT s FROM unnest(ARRAY[from_state, to_state]) s
+                          WHERE NOT s = ANY (m.initial)
+                            AND NOT EXISTS (SELECT FROM unnest(new_transitions) t
+                                             WHERE s IN (split_part(t, '->', 1), split_part(t, '->', 2))));
+        new_states := ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                             WHERE NOT s = ANY (changed) ORDER BY n);
+        PERFORM steward._refuse_checked_states(name, changed,
+                    format('Without transition %s -> %s the state is in no transition and not initial, so it goes with it',
+                           from_state, to_state));
+    END IF;
+    UPDATE steward.machine_definitions d
+       SET states = new_states, transitions = new_transitions
+     WHERE d.name = _change_transition.name;
+    IF adding AND cardinality(changed) > 0 THEN
+        PERFORM steward._report('notice',
+                format('state "%s" added to machine "%s"', to_state, name),
+                hint => format('If "%s" is a typo, take the edge back, and the state goes with it: SELECT steward.drop_transition(%L, %L, %L);',
+                                to_state, name, from_state, to_state));
+    END IF;
+    RETURN changed;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._change_initial(name text, state text, adding boolean)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    m record;
+    changed text[] := '{}';
+    other text;
+BEGIN
+    SELECT d.states, d.initial, d.transitions INTO STRICT m
+      FROM steward.machine_definitions d WHERE d.name = _change_initial.name;
+    IF NOT state = ANY (m.states) THEN
+        RAISE EXCEPTION '% is not a state of machine "%"', format('"%s"', replace(state, '"', '""')), name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Declared states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.states) WITH ORDINALITY u(s, n))),
+                  HINT = CASE WHEN adding
+                         THEN 'A new state enters a machine as the target of an edge (steward.add_transition with new_state => true); then make it initial.'
+                         ELSE format('Its initial states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.initial) WITH ORDINALITY u(s, n))) END;
+    END IF;
+    IF adding THEN
+        IF state = ANY (m.initial) THEN
+            RAISE EXCEPTION 'state % of machine "%" is already initial', format('"%s"', replace(state, '"', '""')), name
+                USING ERRCODE = 'duplicate_object',
+                      DETAIL = format('Its initial states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.initial) WITH ORDINALITY u(s, n)));
+        END IF;
+        UPDATE steward.machine_definitions d
+           SET initial = m.initial || state
+         WHERE d.name = _change_initial.name;
+        RETURN changed;
+    END IF;
+    IF NOT state = ANY (m.initial) THEN
+        RAISE EXCEPTION 'state % of machine "%" is not initial', format('"%s"', replace(state, '"', '""')), name
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = format('Its initial states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.initial) WITH ORDINALITY u(s, n))),
+                  HINT = 'steward.state_machines lists the initial states of each machine.';
+    END IF;
+    IF cardinality(m.initial) = 1 THEN
+        other := (SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                   WHERE NOT s = state ORDER BY n LIMIT 1);
+        RAISE EXCEPTION 'cannot drop initial state "%" of machine "%": it is the only one', state, name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A new row must start in an initial state, so a machine keeps at least one.',
+                  HINT = CASE WHEN other IS NULL
+                         THEN 'Add another state first, as the target of an edge (steward.add_transition with new_state => true), and make it initial.'
+                         ELSE format('Make another state initial first: SELECT steward.add_initial_state(%L, %L);', name, other) END;
+    END IF;
+    -- States are never written with "->": split_part finds each end.
+    IF NOT EXISTS (SELECT FROM unnest(m.transitions) t
+                    WHERE state IN (split_part(t, '->', 1), split_part(t, '->', 2))) THEN
+        changed := ARRAY[state];
+        PERFORM steward._refuse_checked_states(name, changed,
+                    format('Not initial, state "%s" is in no transition, so it goes with it', state));
+    END IF;
+    UPDATE steward.machine_definitions d
+       SET initial = array_remove(m.initial, state),
+           states = ARRAY(SELECT s FROM unnest(m.states) WITH ORDINALITY u (s, n)
+                           WHERE NOT s = ANY (changed) ORDER BY n)
+     WHERE d.name = _change_initial.name;
+    RETURN changed;
+END
+$$;

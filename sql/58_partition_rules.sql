@@ -29,7 +29,7 @@ DO $$
 BEGIN
     UPDATE po SET status = 'paid' WHERE id = 21;
 EXCEPTION WHEN check_violation THEN
-    RAISE NOTICE 'refused: %', SQLERRM LIKE 'illegal state transition shipped -> paid %';
+    RAISE NOTICE 'refused: %', SQLERRM LIKE 'illegal state transition "shipped" -> "paid" %';
 END
 $$;
 -- Detached, the partition is a table of its own; attaching it again

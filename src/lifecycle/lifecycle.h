@@ -36,6 +36,8 @@ extern void steward_check_state_rule_removed(Oid relid, const char *colname,
 											 StewardRuleEntry entry);
 
 /* state_rules.c */
+extern void steward_append_state_name(StringInfo buf, const char *name);
+extern char *steward_quote_state(const char *name);
 extern char *steward_state_list(const StateRule *rule, uint64 mask);
 extern uint64 steward_all_states(const StateRule *rule);
 extern void steward_refuse_missing_machine(Relation rel, AttrNumber attnum,

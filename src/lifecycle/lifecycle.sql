@@ -376,7 +376,7 @@ BEGIN
         RAISE EXCEPTION 'state machine "%" declares a state twice', name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Duplicates: %s.',
-                      (SELECT string_agg(s, ', ') FROM (SELECT s FROM unnest(states) s
+                      (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ') FROM (SELECT s FROM unnest(states) s
                                                           GROUP BY s HAVING count(*) > 1) d)),
                   HINT = 'List each state once.';
     END IF;
@@ -431,7 +431,7 @@ BEGIN
                       HINT = CASE WHEN btrim(from_state, blank) = ANY (states) AND btrim(to_state, blank) = ANY (states)
                                   THEN format('States are matched exactly, spaces included: write %L.',
                                               btrim(from_state, blank) || '->' || btrim(to_state, blank))
-                                  ELSE format('Declared states: %s.', array_to_string(states, ', ')) END;
+                                  ELSE format('Declared states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(states) WITH ORDINALITY u(s, n))) END;
         END IF;
         IF from_state = to_state THEN
             RAISE EXCEPTION 'transition "%" of machine "%" goes nowhere', edge, name
@@ -479,16 +479,16 @@ BEGIN
         RAISE EXCEPTION 'state machine "%" needs at least one initial state', name
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('Name the states a new row may start in as the third argument, chosen from: %s.',
-                                array_to_string(states, ', '));
+                                (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(states) WITH ORDINALITY u(s, n)));
     END IF;
     IF EXISTS (SELECT 1 FROM unnest(initial) i WHERE i IS NULL OR NOT i = ANY (states)) THEN
         RAISE EXCEPTION 'initial states of machine "%" must be declared states', name
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Undeclared: %s.',
-                      (SELECT string_agg(coalesce(i, 'NULL'), ', ') FROM unnest(initial) i
+                      (SELECT string_agg(coalesce(quote_literal(i), 'NULL'), ', ') FROM unnest(initial) i
                         WHERE i IS NULL OR NOT i = ANY (states))),
                   HINT = format('Choose the initial states from the declared states: %s.',
-                                array_to_string(states, ', '));
+                                (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(states) WITH ORDINALITY u(s, n)));
     END IF;
     PERFORM steward._check_machine_transitions(name, states, transitions);
     IF EXISTS (SELECT 1 FROM steward.machine_definitions m WHERE m.name = _create_state_machine.name) THEN
@@ -757,13 +757,14 @@ BEGIN
       FROM steward.machine_definitions d WHERE d.name = _change_transition.name;
     IF adding THEN
         IF NOT from_state = ANY (m.states) THEN
-            RAISE EXCEPTION '"%" is not a state of machine "%"', from_state, name
+            RAISE EXCEPTION '% is not a state of machine "%"', format('"%s"', replace(from_state, '"', '""')), name
                 USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('Declared states: %s.', array_to_string(m.states, ', ')),
+                      DETAIL = format('Declared states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.states) WITH ORDINALITY u(s, n))),
                       HINT = 'A new state enters a machine as the target of an edge from a declared state: add that edge first.';
         END IF;
         IF edge = ANY (m.transitions) THEN
-            RAISE EXCEPTION 'machine "%" already has transition % -> %', name, from_state, to_state
+            RAISE EXCEPTION 'machine "%" already has transition % -> %', name,
+                    format('"%s"', replace(from_state, '"', '""')), format('"%s"', replace(to_state, '"', '""'))
                 USING ERRCODE = 'duplicate_object',
                       HINT = 'steward.state_machines lists the transitions of each machine.';
         END IF;
@@ -777,10 +778,14 @@ BEGIN
         PERFORM steward._check_machine_transitions(name, new_states, new_transitions);
     ELSE
         IF NOT edge = ANY (m.transitions) THEN
-            RAISE EXCEPTION 'machine "%" has no transition % -> %', name, from_state, to_state
+            RAISE EXCEPTION 'machine "%" has no transition % -> %', name,
+                    format('"%s"', replace(from_state, '"', '""')), format('"%s"', replace(to_state, '"', '""'))
                 USING ERRCODE = 'undefined_object',
                       DETAIL = format('Its transitions: %s.',
-                                      coalesce(nullif(array_to_string(m.transitions, ', '), ''), 'none')),
+                                      coalesce((SELECT string_agg(format('"%s" -> "%s"', replace(split_part(t, '->', 1), '"', '""'),
+                                                                  replace(substr(t, length(split_part(t, '->', 1)) + 3), '"', '""')),
+                                                           ', ' ORDER BY n)
+                                                FROM unnest(m.transitions) WITH ORDINALITY u(t, n)), 'none')),
                       HINT = 'steward.state_machines lists the transitions of each machine.';
         END IF;
         new_transitions := array_remove(m.transitions, edge);
@@ -855,18 +860,18 @@ BEGIN
     SELECT d.states, d.initial, d.transitions INTO STRICT m
       FROM steward.machine_definitions d WHERE d.name = _change_initial.name;
     IF NOT state = ANY (m.states) THEN
-        RAISE EXCEPTION '"%" is not a state of machine "%"', state, name
+        RAISE EXCEPTION '% is not a state of machine "%"', format('"%s"', replace(state, '"', '""')), name
             USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('Declared states: %s.', array_to_string(m.states, ', ')),
+                  DETAIL = format('Declared states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.states) WITH ORDINALITY u(s, n))),
                   HINT = CASE WHEN adding
                          THEN 'A new state enters a machine as the target of an edge (steward.add_transition with new_state => true); then make it initial.'
-                         ELSE format('Its initial states: %s.', array_to_string(m.initial, ', ')) END;
+                         ELSE format('Its initial states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.initial) WITH ORDINALITY u(s, n))) END;
     END IF;
     IF adding THEN
         IF state = ANY (m.initial) THEN
-            RAISE EXCEPTION 'state "%" of machine "%" is already initial', state, name
+            RAISE EXCEPTION 'state % of machine "%" is already initial', format('"%s"', replace(state, '"', '""')), name
                 USING ERRCODE = 'duplicate_object',
-                      DETAIL = format('Its initial states: %s.', array_to_string(m.initial, ', '));
+                      DETAIL = format('Its initial states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.initial) WITH ORDINALITY u(s, n)));
         END IF;
         UPDATE steward.machine_definitions d
            SET initial = m.initial || state
@@ -874,9 +879,9 @@ BEGIN
         RETURN changed;
     END IF;
     IF NOT state = ANY (m.initial) THEN
-        RAISE EXCEPTION 'state "%" of machine "%" is not initial', state, name
+        RAISE EXCEPTION 'state % of machine "%" is not initial', format('"%s"', replace(state, '"', '""')), name
             USING ERRCODE = 'undefined_object',
-                  DETAIL = format('Its initial states: %s.', array_to_string(m.initial, ', ')),
+                  DETAIL = format('Its initial states: %s.', (SELECT string_agg(format('"%s"', replace(s, '"', '""')), ', ' ORDER BY n) FROM unnest(m.initial) WITH ORDINALITY u(s, n))),
                   HINT = 'steward.state_machines lists the initial states of each machine.';
     END IF;
     IF cardinality(m.initial) = 1 THEN

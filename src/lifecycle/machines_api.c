@@ -2342,14 +2342,7 @@ static void
 append_listed_name(StringInfo list, const char *sep, const char *name)
 {
 	appendStringInfoString(list, sep);
-	appendStringInfoChar(list, '"');
-	for (const char *c = name; *c != '\0'; c++)
-	{
-		if (*c == '"')
-			appendStringInfoChar(list, '"');
-		appendStringInfoChar(list, *c);
-	}
-	appendStringInfoChar(list, '"');
+	steward_append_state_name(list, name);
 }
 
 /*
@@ -2677,7 +2670,7 @@ check_new_state_intent(const char *machine, Datum states, const char *from,
 	if (declared)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("machine \"%s\" already has state \"%s\"", machine, to),
+				 errmsg("machine \"%s\" already has state %s", machine, steward_quote_state(to)),
 				 errdetail("new_state => true adds the edge only with a state the machine does not declare."),
 				 errhint("Leave out new_state to add an edge to it: SELECT steward.add_transition(%s, %s, %s);",
 						 quote_literal_cstr(machine), quote_literal_cstr(from),
@@ -2686,10 +2679,10 @@ check_new_state_intent(const char *machine, Datum states, const char *from,
 					  &names, NULL, &n);
 	initStringInfo(&list);
 	for (int i = 0; i < n; i++)
-		appendStringInfo(&list, "%s%s", i > 0 ? ", " : "", TextDatumGetCString(names[i]));
+		append_listed_name(&list, i > 0 ? ", " : "", TextDatumGetCString(names[i]));
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine),
+			 errmsg("%s is not a state of machine \"%s\"", steward_quote_state(to), machine),
 			 errdetail("Declared states: %s.", list.data),
 			 errhint("To add it as a new state: SELECT steward.add_transition(%s, %s, %s, new_state => true);",
 					 quote_literal_cstr(machine), quote_literal_cstr(from),
@@ -2949,7 +2942,8 @@ change_transition(FunctionCallInfo fcinfo, bool adding)
 							first_name_matching(info.transitions, psprintf("%s->%s", from, to), true) != NULL,
 							&ctx,
 							psprintf(adding ? "machine \"%s\" already has transition %s -> %s" :
-									 "machine \"%s\" has no transition %s -> %s", machine, from, to)))
+									 "machine \"%s\" has no transition %s -> %s", machine,
+									 steward_quote_state(from), steward_quote_state(to))))
 		return;
 	if (adding)
 	{
@@ -3013,10 +3007,10 @@ change_initial(FunctionCallInfo fcinfo, bool adding)
 	 */
 	if (if_flag &&
 		skip_machine_change(adding, first_name_matching(info.initial, state, true) != NULL, &ctx,
-							adding ? psprintf("state \"%s\" of machine \"%s\" is already initial", state, machine) :
+							adding ? psprintf("state %s of machine \"%s\" is already initial", steward_quote_state(state), machine) :
 							!state_declared(info.states, state) ?
-							psprintf("\"%s\" is not a state of machine \"%s\"", state, machine) :
-							psprintf("state \"%s\" of machine \"%s\" is not initial", state, machine)))
+							psprintf("%s is not a state of machine \"%s\"", steward_quote_state(state), machine) :
+							psprintf("state %s of machine \"%s\" is not initial", steward_quote_state(state), machine)))
 		return;
 	changed = run_machine_change("SELECT steward._change_initial($1, $2, $3)",
 								 3, argtypes, args, &ctx, cxt);

@@ -44,10 +44,45 @@ column_name(Relation rel, AttrNumber attnum)
 }
 
 /*
- * "a, b, c" for the states of rule in a bit mask (bit i: rule->names[i]),
- * in declaration order, palloc'd; "" for an empty mask.  Used by every
- * message that names states (the write path's, run_transition's).  Takes
- * no lock; raises nothing but out of memory.
+ * Append state name to buf inside double quotes, an embedded double quote
+ * doubled as in an SQL identifier: the one way every message prints a
+ * state name (msg51), so that a state named  a, b  reads "a, b", one name,
+ * where unquoted it read as two states a and b, and one named  a", "b
+ * reads "a"", ""b".  Takes no lock; raises nothing but out of memory.
+ */
+void
+steward_append_state_name(StringInfo buf, const char *name)
+{
+	appendStringInfoChar(buf, '"');
+	for (const char *c = name; *c != '\0'; c++)
+	{
+		if (*c == '"')
+			appendStringInfoChar(buf, '"');
+		appendStringInfoChar(buf, *c);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+/*
+ * State name quoted as steward_append_state_name quotes it, palloc'd in
+ * CurrentMemoryContext.  Takes no lock; raises nothing but out of memory.
+ */
+char *
+steward_quote_state(const char *name)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	steward_append_state_name(&buf, name);
+	return buf.data;
+}
+
+/*
+ * "\"a\", \"b\", \"c\"" for the states of rule in a bit mask (bit i:
+ * rule->names[i]), in declaration order, each quoted by
+ * steward_append_state_name, palloc'd; "" for an empty mask.  Used by
+ * every message that lists states (the write path's, run_transition's).
+ * Takes no lock; raises nothing but out of memory.
  */
 char *
 steward_state_list(const StateRule *rule, uint64 mask)
@@ -61,7 +96,7 @@ steward_state_list(const StateRule *rule, uint64 mask)
 			continue;
 		if (buf.len > 0)
 			appendStringInfoString(&buf, ", ");
-		appendStringInfoString(&buf, rule->names[i]);
+		steward_append_state_name(&buf, rule->names[i]);
 	}
 	return buf.data;
 }
@@ -418,7 +453,7 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("new row of relation \"%s\" cannot start in state %s",
-							RelationGetRelationName(erel), quote_literal_cstr(value)),
+							RelationGetRelationName(erel), steward_quote_state(value)),
 					 key ?
 					 errdetail("Machine \"%s\" starts rows in: %s. Row key: %s.",
 							   rule->machine, steward_state_list(rule, rule->initial), key) :
@@ -558,11 +593,11 @@ announce_repair(Relation rel, const StateChange *change)
 			 errmsg("row %s of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
 					key, RelationGetRelationName(rel),
 					quote_literal_cstr(change->repaired_from),
-					rule->machine, quote_literal_cstr(newvalue)) :
+					rule->machine, steward_quote_state(newvalue)) :
 			 errmsg("a row of relation \"%s\" repaired: state %s, which machine \"%s\" does not declare, becomes %s",
 					RelationGetRelationName(rel),
 					quote_literal_cstr(change->repaired_from),
-					rule->machine, quote_literal_cstr(newvalue)),
+					rule->machine, steward_quote_state(newvalue)),
 			 errdetail("The row was stored in column \"%s\" past the rules (session_replication_role = replica, or while the machine was missing); only the table's owner may repair it in place.",
 					   column_name(rel, rule->attnum))));
 }
@@ -621,7 +656,7 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 			 errmsg("%s of relation \"%s\" cannot leave state %s for %s",
 					row, RelationGetRelationName(orel),
 					readable ? quote_literal_cstr(oldvalue) : "(not shown)",
-					quote_literal_cstr(newvalue)),
+					steward_quote_state(newvalue)),
 			 errdetail("Machine \"%s\" does not declare the row's state: it was stored past the rules (session_replication_role = replica, or while the machine was missing), and only the table's owner may move it to a declared state.",
 					   rule->machine),
 			 errhint("Ask the owner of relation \"%s\" to UPDATE the row to a state of machine \"%s\" (steward.verify() lists such rows), or declare its state in the machine with steward.add_transition().",
@@ -718,6 +753,9 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 			 */
 			rule = rule_for_error(rule, (const char **) &oldvalue, (const char **) &newvalue);
 			orel = steward_origin_error_target(origin, rule->attnum, &oattnum, &key, &readable);
+			/* Declared states both: quoted as every message quotes them. */
+			oldvalue = steward_quote_state(oldvalue);
+			newvalue = steward_quote_state(newvalue);
 			if (!readable)
 				ereport(ERROR,
 						(errcode(ERRCODE_CHECK_VIOLATION),

@@ -433,6 +433,8 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 	StewardMachineLoad found = steward_load_state_machine(snapshot, machine, rule);
 	int			fromi,
 				toi;
+	char	   *qfrom,
+			   *qto;
 
 	UnregisterSnapshot(snapshot);
 	if (found != STEWARD_MACHINE_LOADED)
@@ -459,16 +461,19 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 	}
 	fromi = steward_state_index(rule, from, strlen(from));
 	toi = steward_state_index(rule, to, strlen(to));
+	/* Quoted for the messages below, as every message quotes a state. */
+	qfrom = steward_quote_state(from);
+	qto = steward_quote_state(to);
 	if (fromi < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" is not a state of machine \"%s\"", from, machine),
+				 errmsg("%s is not a state of machine \"%s\"", qfrom, machine),
 				 errdetail("Declared states: %s.",
 						   steward_state_list(rule, steward_all_states(rule)))));
 	if (toi < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" is not a state of machine \"%s\"", to, machine),
+				 errmsg("%s is not a state of machine \"%s\"", qto, machine),
 				 errdetail("Declared states: %s.",
 						   steward_state_list(rule, steward_all_states(rule)))));
 	if (fromi != toi && (rule->edges[fromi] & (UINT64CONST(1) << toi)) == 0)
@@ -478,10 +483,10 @@ check_edge(Relation rel, const char *column, Oid rule_relid, const char *machine
 
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("machine \"%s\" has no transition %s -> %s", machine, from, to),
+				 errmsg("machine \"%s\" has no transition %s -> %s", machine, qfrom, qto),
 				 rule->edges[fromi] ?
-				 errdetail("Allowed from %s: %s.", from, steward_state_list(rule, rule->edges[fromi])) :
-				 errdetail("%s is a final state.", from),
+				 errdetail("Allowed from %s: %s.", qfrom, steward_state_list(rule, rule->edges[fromi])) :
+				 errdetail("%s is a final state.", qfrom),
 				 builtin ?
 				 errhint("steward.state_machines lists the edges of machine \"%s\"; "
 						 "move the rows along them, one run_transition per edge.", machine) :

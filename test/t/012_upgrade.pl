@@ -130,7 +130,7 @@ sub check_enforcement
 	like($err, qr/out-of-order/, "$when: a lower sequence value is refused");
 	($rc, $out, $err) = $node->psql('old',
 		"UPDATE orders SET status = 'shipped' WHERE id = 30");
-	like($err, qr/created -> shipped/, "$when: an illegal transition is refused");
+	like($err, qr/"created" -> "shipped"/, "$when: an illegal transition is refused");
 	($rc, $out, $err) = $node->psql('old',
 		"INSERT INTO payments VALUES (1, 'r1', 5)");
 	like($err, qr/conflicting key value violates exclusion constraint "payments_once"/,

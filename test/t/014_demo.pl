@@ -67,7 +67,7 @@ for my $run (1, 2)
 	like(step($out, 8), qr/other body \| mismatch \|/, "run $run: idempotency: another body is a mismatch");
 	like(step($out, 8), qr/payments_for_order\s*\n-+\n\s+1\n/, "run $run: the payment was made once");
 	like(step($out, 9), qr/shipped \| t\s+\|/, "run $run: the state change stamps status_changed_at");
-	like(step($out, 9), qr/illegal state transition shipped -> cancelled.*refused with SQLSTATE 23514/s,
+	like(step($out, 9), qr/illegal state transition "shipped" -> "cancelled".*refused with SQLSTATE 23514/s,
 		"run $run: the illegal transition is refused with 23514");
 	like(step($out, 10), qr/pending_backfill \| backfilled \|\s+4002 \|\s+0 \|\s+\d+ \| finished/,
 		"run $run: run_transition backfilled all 4002 items");

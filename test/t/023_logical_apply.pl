@@ -104,7 +104,7 @@ is($sub->safe_psql('postgres', $rows), $expected,
 my ($ret, $out, $err) = $sub->psql('postgres', "UPDATE orders SET version = 1 WHERE id = 1");
 like($err, qr/stale version/, 'subscriber: a local stale version is refused');
 ($ret, $out, $err) = $sub->psql('postgres', "UPDATE orders SET status = 'new' WHERE id = 1");
-like($err, qr/illegal state transition paid -> new/, 'subscriber: a local illegal transition is refused');
+like($err, qr/illegal state transition "paid" -> "new"/, 'subscriber: a local illegal transition is refused');
 is($sub->safe_psql('postgres', "UPDATE acct SET region = 'eu' WHERE id = 2 RETURNING version"),
 	'4', 'subscriber: a local cross-partition update bumps the version');
 

@@ -108,7 +108,7 @@ for my $form ('plain', 'custom', 'split')
 	($rc, $out, $err) = $node->psql($db, q{
 		SET ROLE t_owner; SET app.tenant = 't1';
 		UPDATE orders SET status = 'new' WHERE id = 4});
-	like($err, qr/illegal state transition to new for a row of relation "orders"/,
+	like($err, qr/illegal state transition to "new" for a row of relation "orders"/,
 		"$form: the state machine still refuses a tenant's illegal transition");
 	is($node->safe_psql($db, q{
 		SET ROLE t_owner; SET app.tenant = 't1';

@@ -139,7 +139,7 @@ $a->safe_psql('postgres', q{UPDATE orders SET version = version + 1 WHERE region
 my ($rc, $out, $err) = $a->psql('postgres', q{UPDATE orders SET version = 1 WHERE region = 'us' AND id = 1});
 like($err, qr/stale version/, "B's rules refuse a stale version written through A");
 ($rc, $out, $err) = $a->psql('postgres', q{UPDATE orders SET status = 'new' WHERE region = 'us' AND id = 3});
-like($err, qr/illegal state transition paid -> new/, "B's state machine refuses an illegal transition");
+like($err, qr/illegal state transition "paid" -> "new"/, "B's state machine refuses an illegal transition");
 
 # 5. Rollback: wait until A's copy has B's last change, then swap back.
 $s = $a->background_psql('postgres');

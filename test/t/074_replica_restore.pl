@@ -72,7 +72,7 @@ for my $db ('r_plain', 'r_jobs')
 {
 	is($node->safe_psql($db, $state), $expected, "$db: the same rules, machine, check and rows");
 	my ($ret, $out, $err) = $node->psql($db, "UPDATE orders SET st = 'new' WHERE id = 1");
-	like($err, qr/illegal state transition paid -> new/, "$db: the machine is enforced");
+	like($err, qr/illegal state transition "paid" -> "new"/, "$db: the machine is enforced");
 	($ret, $out, $err) = $node->psql($db, 'UPDATE orders SET ver = 0 WHERE id = 2');
 	like($err, qr/stale version/, "$db: versions are enforced");
 	($ret, $out, $err) = $node->psql($db, 'UPDATE parted SET ver = 0 WHERE id = 2');

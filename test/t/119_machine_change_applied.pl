@@ -4,7 +4,7 @@
 # steward.machine_definitions (src/lifecycle/machine_roles.c), but the
 # apply worker fires row triggers only: a session that had cached the
 # machine went on refusing an edge the publisher added until it
-# reconnected (23514 "illegal state transition a -> c").  Now a row
+# reconnected (23514, illegal state transition "a" -> "c").  Now a row
 # trigger, acting in a logical replication worker only, resets them.
 # Part 1b: the machines' roles recorded by the apply worker (rules20).
 # Part 2: a superuser session under session_replication_role = replica
@@ -167,7 +167,7 @@ $sub->safe_psql('postgres', 'INSERT INTO go119 VALUES (4)');
 chomp $out;
 is($out, 'c', 'row 3 moved to c by the old machine');
 isnt($rc, 0, 'once the triggers are enabled again the session refuses a -> c');
-like($err, qr/illegal state transition a -> c/, 'refused with 23514');
+like($err, qr/illegal state transition "a" -> "c"/, 'refused with 23514');
 
 $sub->stop;
 $pub->stop;
