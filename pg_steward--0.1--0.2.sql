@@ -50809,3 +50809,95 @@ BEGIN
     RETURN changed;
 END
 $$;
+
+-- msg51: "1 row without a parent", not "1 rows".
+CREATE OR REPLACE FUNCTION steward._verify_foreign_keys(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_foreign_keys');
+    FOR r IN SELECT c.oid AS con, c.conname, c.confrelid::regclass AS parent, c.convalidated,
+                    c.confmatchtype = 'f' AS match_full,
+                    pc.relowner AS parent_owner, pc.relnamespace::regnamespace AS parent_nsp,
+                    pc.relowner = tc.relowner AND NOT pc.relforcerowsecurity
+                    AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(c.confrelid) pt
+                                      JOIN pg_class x ON x.oid = pt.relid
+                                     WHERE x.relowner <> pc.relowner) AS joinable,
+                    (SELECT min(format('%s, the owner of its partition %s', x.relowner::regrole, x.oid::regclass))
+                       FROM pg_partition_tree(c.confrelid) pt JOIN pg_class x ON x.oid = pt.relid
+                      WHERE pt.isleaf AND x.relowner <> pc.relowner
+                        AND (NOT has_schema_privilege(x.relowner, x.relnamespace, 'USAGE')
+                             OR NOT has_table_privilege(x.relowner, x.oid, 'SELECT'))) AS blind_part_owner,
+                    CASE WHEN tc.relkind = 'p' THEN '' ELSE 'ONLY ' END AS t_only,
+                    CASE WHEN pc.relkind = 'p' THEN '' ELSE 'ONLY ' END AS p_only,
+                    string_agg(format('p.%I OPERATOR(%I.%s) t.%I', pa.attname, ns.nspname,
+                                      o.oprname, ca.attname), ' AND ') AS cond,
+                    string_agg(format('t.%I IS NOT NULL', ca.attname), ' AND ') AS nn,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' OR ') AS anynull,
+                    string_agg(format('t.%I IS NULL', ca.attname), ' AND ') AS allnull
+               FROM pg_constraint c
+               JOIN pg_class tc ON tc.oid = c.conrelid
+               JOIN pg_class pc ON pc.oid = c.confrelid
+               CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) k(child, par, op)
+               JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child
+               JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.par
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'f'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint pk
+                                 WHERE pk.oid = c.conparentid AND pk.conrelid = c.conrelid)
+              GROUP BY c.oid, c.conname, c.confrelid, c.convalidated, c.confmatchtype,
+                       pc.relowner, pc.relnamespace, pc.relforcerowsecurity, pc.relkind,
+                       tc.relowner, tc.relkind
+              ORDER BY c.conname LOOP
+        "check" := format('foreign key %I', r.conname);
+        IF NOT r.convalidated THEN
+            passed := NULL;
+            detail := 'not checked: NOT VALID (not enforced for existing rows; VALIDATE CONSTRAINT checks them)';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_table_privilege(r.parent, 'SELECT') THEN
+            passed := NULL;
+            detail := format('not checked: the owner of %s may not read %s', tbl, r.parent);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF NOT has_schema_privilege(r.parent_owner, r.parent_nsp, 'USAGE')
+           OR NOT has_table_privilege(r.parent_owner, r.parent, 'SELECT') THEN
+            passed := NULL;
+            detail := format('not checked: %s, the owner of %s, may not read it (USAGE on schema %s or SELECT revoked)',
+                             r.parent_owner::regrole, r.parent, r.parent_nsp);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.blind_part_owner IS NOT NULL THEN
+            passed := NULL;
+            detail := format('not checked: %s, may not read it (USAGE on its schema or SELECT revoked)',
+                             r.blind_part_owner);
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.joinable THEN
+            EXECUTE format('SELECT count(*) FROM %s%s t WHERE %s AND NOT EXISTS (SELECT 1 FROM %s%s p WHERE %s)',
+                           r.t_only, tbl, r.nn, r.p_only, r.parent, r.cond) INTO n;
+        ELSE
+            n := steward._verify_fk_orphans(r.con);
+        END IF;
+        IF r.match_full THEN
+            -- Partly NULL: refused; all NULL: needs no parent.
+            EXECUTE format('SELECT %s + count(*) FROM %s%s t WHERE (%s) AND NOT (%s)',
+                           n, r.t_only, tbl, r.anynull, r.allnull) INTO n;
+        END IF;
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
+                       ELSE format('%s without a parent in %s', steward._relayout_count(n, 'row', 'rows'), r.parent) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

@@ -307,7 +307,7 @@ BEGIN
         END IF;
         passed := n = 0;
         detail := CASE WHEN n = 0 THEN format('every row has its %s', r.parent)
-                       ELSE format('%s rows without a parent in %s', n, r.parent) END;
+                       ELSE format('%s without a parent in %s', steward._relayout_count(n, 'row', 'rows'), r.parent) END;
         RETURN NEXT;
     END LOOP;
 END
