@@ -53,3 +53,5 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE a2 = a * 2) AS right_value FROM 
 SELECT rows_backfilled, rows_total, phase FROM steward.migrations WHERE name = 'm483b';
 SELECT steward.migration_rollback('m483b');
 DROP TABLE r483;
+CREATE TEMP TABLE gone (name) AS VALUES ('m483'), ('m483b');
+\i test/sql/drop_migration_records.sql
