@@ -50901,3 +50901,103 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- cassert51: a column migration's start whose table was dropped between two lock attempts names it (42P01), not its OID.
+CREATE OR REPLACE FUNCTION steward._migration_locked(mig text, fn text, lockmode text,
+                                          arg jsonb DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record;
+    attempt integer := 0;
+    backoff double precision := 0.05;
+    l record;
+    cur regclass;
+    began timestamptz;
+    left_ms double precision;
+    holders text;
+    pids text;
+    saved text := current_setting('lock_timeout');
+    cur_owner oid;
+BEGIN
+    SELECT * INTO s FROM steward._migration_settings();
+    LOOP
+        attempt := attempt + 1;
+        BEGIN
+            began := clock_timestamp();
+            IF lockmode IS NOT NULL THEN
+                FOR l IN SELECT * FROM steward._migration_lock_plan(mig, fn, lockmode, arg) LOOP
+                    cur := l.rel;
+                    cur_owner := (SELECT c.relowner FROM pg_class c WHERE c.oid = l.rel);
+                    -- One budget for all of them: a session queued behind
+                    -- the first waits no longer than the timeout either.
+                    left_ms := s.lock_timeout_ms - 1000 * extract(epoch FROM clock_timestamp() - began);
+                    IF left_ms < 1 THEN
+                        RAISE EXCEPTION 'canceling statement due to lock timeout'
+                            USING ERRCODE = 'lock_not_available';
+                    END IF;
+                    PERFORM set_config('lock_timeout', ceil(left_ms)::bigint || 'ms', true);
+                    -- A table start found, dropped while it slept between
+                    -- two attempts (the lock's own wait re-reads the name;
+                    -- this sleep does not): nothing to lock, and the plan
+                    -- names it (42P01) or the table its name finds now
+                    -- (40001).  Its OID alone gave "relation with OID ...".
+                    CONTINUE WHEN fn = '_migration_plan'
+                                  AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.rel);
+                    IF l.ord = 3 THEN
+                        PERFORM steward._migration_exec(l.rel, format('LOCK TABLE ONLY %s IN %s MODE',
+                                                                      l.rel, lockmode));
+                    ELSE
+                        PERFORM steward._migration_lock_related(l.base, l.rel);
+                    END IF;
+                END LOOP;
+            END IF;
+            cur := NULL;
+            PERFORM set_config('lock_timeout', s.lock_timeout_ms || 'ms', true);
+            EXECUTE format('SELECT steward.%I($1, $2)', fn) USING mig, arg;
+            PERFORM set_config('lock_timeout', saved, true);
+            RETURN;
+        EXCEPTION WHEN lock_not_available THEN
+            IF attempt >= s.lock_retries THEN
+                -- Who held the relation waited for, right after the timeout.
+                SELECT string_agg(format('%s (%s)', k.pid, k.mode), ', ' ORDER BY k.pid, k.mode),
+                       string_agg(DISTINCT k.pid::text, ', ') INTO holders, pids
+                  FROM pg_locks k
+                 WHERE cur IS NOT NULL AND k.locktype = 'relation' AND k.granted
+                   AND k.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                   AND k.relation = cur AND k.pid <> pg_backend_pid();
+                RAISE EXCEPTION 'migration "%" could not take its locks in % of % ms',
+                        mig, steward._relayout_count(attempt, 'attempt', 'attempts'), s.lock_timeout_ms
+                    USING ERRCODE = 'lock_not_available',
+                          DETAIL = CASE WHEN cur IS NULL THEN format('Last attempt: %s', SQLERRM)
+                                        ELSE format('Last attempt: %s, waiting for %s %s%s.', SQLERRM,
+                                                    CASE (SELECT c.relkind FROM pg_class c WHERE c.oid = cur)
+                                                         WHEN 'v' THEN 'view' ELSE 'table' END, cur,
+                                                    CASE WHEN holders IS NULL THEN ''
+                                                         ELSE ', held by pids ' || holders END) END,
+                          HINT = CASE WHEN holders IS NOT NULL
+                                      THEN format('Sessions %s (pg_stat_activity) use %s without a pause of %s ms; '
+                                                  'let them finish, end them, or try again when they are quieter, '
+                                                  'or raise steward.migration_lock_retries.',
+                                                  pids, cur, s.lock_timeout_ms)
+                                      ELSE 'A transaction holds a table of the migration (see pg_stat_activity '
+                                           'and pg_locks); let it finish or end it and try again, or raise '
+                                           'steward.migration_lock_retries.' END;
+            END IF;
+        WHEN insufficient_privilege THEN
+            -- LOCK TABLE runs as the table's owner, read before it waited:
+            -- an OWNER TO committed meanwhile makes its re-check after the
+            -- wait fail (mig4).  The next attempt locks as the new owner
+            -- (or refuses a caller who no longer owns the table).
+            IF cur IS NULL OR attempt >= s.lock_retries
+               OR cur_owner IS NOT DISTINCT FROM (SELECT c.relowner FROM pg_class c WHERE c.oid = cur) THEN
+                RAISE;
+            END IF;
+        END;
+        PERFORM pg_sleep(backoff * (0.5 + random()));
+        backoff := least(backoff * 2, 5.0);
+    END LOOP;
+END
+$$;

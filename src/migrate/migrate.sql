@@ -557,6 +557,13 @@ BEGIN
                             USING ERRCODE = 'lock_not_available';
                     END IF;
                     PERFORM set_config('lock_timeout', ceil(left_ms)::bigint || 'ms', true);
+                    -- A table start found, dropped while it slept between
+                    -- two attempts (the lock's own wait re-reads the name;
+                    -- this sleep does not): nothing to lock, and the plan
+                    -- names it (42P01) or the table its name finds now
+                    -- (40001).  Its OID alone gave "relation with OID ...".
+                    CONTINUE WHEN fn = '_migration_plan'
+                                  AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = l.rel);
                     IF l.ord = 3 THEN
                         PERFORM steward._migration_exec(l.rel, format('LOCK TABLE ONLY %s IN %s MODE',
                                                                       l.rel, lockmode));
