@@ -51001,3 +51001,258 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- msg51: HINTs naming the next step on the label path's refusals.
+
+CREATE OR REPLACE FUNCTION steward._apply_label_version(tbl regclass, col name, typ oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    other name;
+    n bigint;
+    nulls bigint;
+BEGIN
+    IF typ <> 'int8'::regtype THEN
+        -- track_versions' refusal, DETAIL and HINT (newcomer48 N11).
+        PERFORM steward._check_version_type(tbl, col);
+    END IF;
+    SELECT r.attname INTO other FROM steward.column_rules r
+     WHERE r.relid = tbl AND r.kind = 'version' AND r.attname <> col;
+    IF other IS NOT NULL THEN
+        RAISE EXCEPTION 'relation "%" already tracks versions in column "%"', steward._relation_name(tbl), other
+            USING ERRCODE = 'duplicate_object', DETAIL = 'A table has at most one version column.';
+    END IF;
+    -- The rows are read as the table's owner (steward._migration_exec:
+    -- restricted, search_path pinned), never as the extension's owner that
+    -- runs this function: planning and scanning the table evaluates code
+    -- its owner wrote (index expressions and predicates, folded by the
+    -- planner; policies).  A table that stores no row is not read: a
+    -- restore labels a table right after creating it, before its data and
+    -- before the GRANTs (given at the end) by which its owner may reach its
+    -- schema (review15 R15-2).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    -- NULL counts as below 1 (review25 W1), in the words of
+    -- steward_check_existing_versions (rules_api.c).
+    SELECT x[1]::bigint, x[2]::bigint INTO n, nulls
+      FROM (SELECT steward._migration_exec(tbl, format(
+                'SELECT pg_catalog.count(*) FILTER (WHERE %I OPERATOR(pg_catalog.<) 1), '
+                'pg_catalog.count(*) FILTER (WHERE %I IS NULL) FROM %s', col, col, tbl)) AS x) q;
+    IF nulls > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % in column "%"', steward._relation_name(tbl),
+                CASE WHEN n > 0 THEN (n + nulls) || ' rows without a version or with a version below 1'
+                     WHEN nulls = 1 THEN '1 row without a version' ELSE nulls || ' rows without a version' END, col
+            USING ERRCODE = 'check_violation',
+                  DETAIL = format('Versions start at 1: a NULL version matches no client''s WHERE %I = :read, and a dump restores it as 1.', col),
+                  HINT = format('Fix them first, for example: UPDATE %s SET %I = 1 WHERE %I IS NULL OR %I < 1;', tbl, col, col, col);
+    END IF;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
+            USING ERRCODE = 'check_violation',
+                  HINT = format('Fix them first, for example: UPDATE %s SET %I = 1 WHERE %I < 1;', tbl, col, col);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_label_state(tbl regclass, col name, typ oid, l jsonb,
+                                           caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_machine text := l->>'machine';
+    v_changed name := l->>'changed_at';
+    m record;
+    n bigint;
+BEGIN
+    IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
+        RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = format('Label a text column, or change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE text;', tbl, col);
+    END IF;
+    PERFORM steward._check_state_collation(tbl, col);
+    IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
+            SELECT 1 FROM pg_attribute a
+             WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
+               AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
+        RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
+                v_changed, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = format('Name in "changed_at" a timestamptz column other than the state column, or add one: ALTER TABLE %s ADD COLUMN state_changed_at timestamptz;', tbl);
+    END IF;
+    -- Locked first, as attach_state_machine locks it: a drop waits for
+    -- this transaction, then refuses (tidy3 finding 1).
+    PERFORM steward._state_machine_lock(v_machine);
+    -- In a snapshot taken now, as attach_state_machine reads it: the
+    -- transaction's (REPEATABLE READ) could predate a revoke (review14 R14-9).
+    SELECT d.states, d.initial, d.transitions, d.builtin, d.owner, d.usage_roles INTO m
+      FROM steward._state_machine_latest(v_machine) d WHERE d.name IS NOT NULL;
+    IF NOT FOUND THEN
+        -- Validated like any new machine, owned by the role running the
+        -- label (the restore's), not by the table's owner: the restore's
+        -- other tables using it may belong to other roles, and none of
+        -- them is more its owner than the others (codereview3 #2).  A
+        -- whole-database restore then sets the original owner and grants
+        -- from the machine's row; after a partial one, the restoring role
+        -- gives it away (steward.alter_state_machine_owner).  Keeps its
+        -- original creation time.
+        PERFORM steward._create_state_machine(v_machine,
+                    ARRAY(SELECT jsonb_array_elements_text(l->'states')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'initial')),
+                    ARRAY(SELECT jsonb_array_elements_text(l->'transitions')),
+                    caller);
+        UPDATE steward.machine_definitions d
+           SET created_at = coalesce((l->>'machine_since')::timestamptz, d.created_at)
+         WHERE d.name = v_machine;
+    ELSIF m.states IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'states'))
+       OR m.initial IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'initial'))
+       OR m.transitions IS DISTINCT FROM ARRAY(SELECT jsonb_array_elements_text(l->'transitions')) THEN
+        RAISE EXCEPTION 'state machine "%" of this database differs from the one attached to column "%" of relation "%"',
+                v_machine, col, steward._relation_name(tbl)
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('Here: states %s, initial %s, transitions %s; the label: states %s, initial %s, transitions %s.',
+                                  m.states, m.initial, m.transitions,
+                                  l->'states', l->'initial', l->'transitions'),
+                  HINT = 'Rename one of the machines, or attach this database''s machine with steward.attach_state_machine.';
+    ELSIF NOT (m.builtin OR EXISTS (
+            SELECT 1 FROM unnest(m.usage_roles || m.owner) g
+             WHERE pg_has_role(caller::oid, g::oid, 'USAGE'))) THEN
+        -- As attach_state_machine: the machine must be the caller's,
+        -- granted to it, or built in (superusers, who restore whole
+        -- databases, may use any).
+        RAISE EXCEPTION 'permission denied for state machine "%"', v_machine
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('It belongs to role "%s".', pg_get_userbyid(m.owner)),
+                  HINT = format('Have its owner run steward.grant_state_machine(%L, %L).',
+                                v_machine, caller::text);
+    ELSE
+        PERFORM steward._check_label_machine_owner(tbl, col, v_machine, m.owner, m.builtin,
+                                                   m.usage_roles, l);
+    END IF;
+    -- As the table's owner, as in _apply_label_version (and not for a
+    -- table that stores no row).
+    IF NOT steward._label_rows_stored(tbl) THEN
+        RETURN;
+    END IF;
+    n := (steward._migration_exec(tbl, format(
+            'SELECT pg_catalog.count(*) FROM %s WHERE %I IS NULL'
+            ' OR NOT (%I::pg_catalog.text COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]))',
+            tbl, col, col),
+            ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
+    IF n > 0 THEN
+        RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
+                col, steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine
+            USING ERRCODE = 'check_violation',
+                  HINT = format('Update those rows to declared states first (SELECT * FROM %s WHERE NOT %I = ANY (%L) lists them), or declare their states in the machine.',
+                                tbl, col, (SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text);
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._apply_rule_label(tbl regclass, colnum smallint, label text,
+                                          caller regrole)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    col name;
+    typ oid;
+    v_kind text;
+    l jsonb;
+    since timestamptz;
+    v_machine text;
+    v_changed name;
+BEGIN
+    IF tbl IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = tbl) THEN
+        RAISE EXCEPTION 'relation with OID % does not exist', tbl::oid
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    PERFORM steward._require_role(caller);
+    SELECT a.attname, a.atttypid INTO col, typ
+      FROM pg_attribute a
+     WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
+    IF col IS NULL OR colnum < 1 THEN
+        RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Label a column of the table: SECURITY LABEL FOR steward ON COLUMN table.column IS ...;';
+    END IF;
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION '"%" is not a table', steward._relation_name(tbl)
+            USING ERRCODE = 'wrong_object_type',
+                  DETAIL = 'Security labels of provider "steward" carry pg_steward''s column rules.';
+    END IF;
+    -- Like track_versions: no write is in flight while a rule changes.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+
+    IF label IS NULL THEN
+        DELETE FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col;
+        RETURN;
+    END IF;
+    BEGIN
+        l := label::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        l := NULL;
+    END;
+    IF l IS NULL OR jsonb_typeof(l) <> 'object' OR l->>'v' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Labels of provider "steward" are written by pg_steward: a JSON object with "v": 1 and "kind".',
+                  HINT = 'Use steward.track_versions, steward.track_sequence or steward.attach_state_machine.';
+    END IF;
+    v_kind := l->>'kind';
+    since := coalesce((l->>'since')::timestamptz, now());
+
+    IF v_kind = 'version' THEN
+        PERFORM steward._apply_label_version(tbl, col, typ);
+    ELSIF v_kind = 'sequence' THEN
+        IF typ NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
+            -- track_sequence's refusal, DETAIL and HINT (mig19).
+            PERFORM steward._check_sequence_type(tbl, col);
+        END IF;
+    ELSIF v_kind = 'state' THEN
+        v_machine := l->>'machine';
+        v_changed := l->>'changed_at';
+        PERFORM steward._apply_label_state(tbl, col, typ, l, caller);
+    ELSE
+        RAISE EXCEPTION 'invalid pg_steward label for column "%" of relation "%"', col, steward._relation_name(tbl)
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Unknown rule kind %s.', coalesce(quote_literal(v_kind), 'NULL'));
+    END IF;
+
+    -- As attach_state_machine: at most 8 state rules per table, its
+    -- ancestors' counted.  A table that stores no row (a restore labels
+    -- tables before their data) keeps the rule with the trigger's
+    -- WARNING, and refuses writes until one is detached: refused, the
+    -- restore would leave the column unchecked.
+    -- Likewise the machine's states must fit a varchar(n) column
+    -- (mach18): refused on a table that stores rows; a restore's table
+    -- keeps the rule with the merge trigger's WARNING.
+    IF v_kind = 'state' AND steward._label_rows_stored(tbl) THEN
+        PERFORM steward._check_state_rule_cap(tbl, col, false);
+        PERFORM steward._check_states_fit(tbl, col, v_machine,
+                    (SELECT d.states FROM steward._state_machine_latest(v_machine) d), false);
+    END IF;
+    IF EXISTS (SELECT 1 FROM steward.column_rules r WHERE r.relid = tbl AND r.attname = col) THEN
+        UPDATE steward.column_rules r
+           SET kind = v_kind, machine = v_machine, changed_at = v_changed, created_at = since
+         WHERE r.relid = tbl AND r.attname = col;
+    ELSE
+        INSERT INTO steward.column_rules (relid, attname, kind, machine, changed_at, created_at)
+        VALUES (tbl, col, v_kind, v_machine, v_changed, since);
+    END IF;
+    -- Like track_versions / attach_state_machine: nothing the executor
+    -- computes or checks may depend on a column the access method sets.
+    IF v_kind = 'version' OR v_changed IS NOT NULL THEN
+        PERFORM steward._check_written_columns(tbl);
+    END IF;
+    -- A state column's label carries the table's state checks.
+    IF v_kind = 'state' THEN
+        PERFORM steward._apply_label_checks(tbl, col, v_machine, l->'checks');
+    END IF;
+END
+$$;

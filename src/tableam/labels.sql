@@ -90,7 +90,8 @@ BEGIN
     END IF;
     IF n > 0 THEN
         RAISE EXCEPTION 'relation "%" has % with a version below 1 in column "%"', steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 row' ELSE n || ' rows' END, col
-            USING ERRCODE = 'check_violation';
+            USING ERRCODE = 'check_violation',
+                  HINT = format('Fix them first, for example: UPDATE %s SET %I = 1 WHERE %I < 1;', tbl, col, col);
     END IF;
 END
 $$;
@@ -192,7 +193,8 @@ DECLARE
 BEGIN
     IF typ NOT IN ('text'::regtype, 'varchar'::regtype) THEN
         RAISE EXCEPTION 'state column "%" of relation "%" must be of type text or varchar', col, steward._relation_name(tbl)
-            USING ERRCODE = 'datatype_mismatch';
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = format('Label a text column, or change the column''s type first: ALTER TABLE %s ALTER COLUMN %I TYPE text;', tbl, col);
     END IF;
     PERFORM steward._check_state_collation(tbl, col);
     IF v_changed IS NOT NULL AND (v_changed = col OR NOT EXISTS (
@@ -200,7 +202,9 @@ BEGIN
              WHERE a.attrelid = tbl AND a.attname = v_changed AND a.attnum > 0
                AND NOT a.attisdropped AND a.atttypid = 'timestamptz'::regtype)) THEN
         RAISE EXCEPTION 'changed_at column "%" of relation "%" must be another column of type timestamp with time zone',
-                v_changed, steward._relation_name(tbl) USING ERRCODE = 'datatype_mismatch';
+                v_changed, steward._relation_name(tbl)
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = format('Name in "changed_at" a timestamptz column other than the state column, or add one: ALTER TABLE %s ADD COLUMN state_changed_at timestamptz;', tbl);
     END IF;
     -- Locked first, as attach_state_machine locks it: a drop waits for
     -- this transaction, then refuses (tidy3 finding 1).
@@ -263,7 +267,10 @@ BEGIN
             ARRAY[(SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text]))[1]::bigint;
     IF n > 0 THEN
         RAISE EXCEPTION 'column "%" of relation "%" holds % that machine "%" does not declare',
-                col, steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine USING ERRCODE = 'check_violation';
+                col, steward._relation_name(tbl), CASE WHEN n = 1 THEN '1 value' ELSE n || ' values' END, v_machine
+            USING ERRCODE = 'check_violation',
+                  HINT = format('Update those rows to declared states first (SELECT * FROM %s WHERE NOT %I = ANY (%L) lists them), or declare their states in the machine.',
+                                tbl, col, (SELECT d.states FROM steward._state_machine_latest(v_machine) d)::text);
     END IF;
 END
 $$;
@@ -352,7 +359,8 @@ BEGIN
      WHERE a.attrelid = tbl AND a.attnum = colnum AND NOT a.attisdropped;
     IF col IS NULL OR colnum < 1 THEN
         RAISE EXCEPTION 'security labels of provider "steward" apply to user columns of tables'
-            USING ERRCODE = 'feature_not_supported';
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Label a column of the table: SECURITY LABEL FOR steward ON COLUMN table.column IS ...;';
     END IF;
     IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '"%" is not a table', steward._relation_name(tbl)
