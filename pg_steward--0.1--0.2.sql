@@ -51256,3 +51256,9 @@ BEGIN
     END IF;
 END
 $$;
+
+-- steward.statements gains datname (last, so earlier columns keep their places).
+CREATE OR REPLACE VIEW steward.statements AS
+SELECT s.*, d.datname
+  FROM steward._statements() s
+  LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid;

@@ -19,7 +19,13 @@ LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 -- As with pg_stat_statements, everyone sees the numbers; query texts of
 -- other users only with pg_read_all_stats.  The text is the statement's
 -- own part of the query string with its constants replaced by $n.
-CREATE VIEW steward.statements AS SELECT * FROM steward._statements();
+-- datname comes last so that queries written against the earlier columns
+-- keep working; NULL once the database is dropped (its entries stay until
+-- a reset, as in pg_stat_statements).
+CREATE VIEW steward.statements AS
+SELECT s.*, d.datname
+  FROM steward._statements() s
+  LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid;
 GRANT SELECT ON steward.statements TO PUBLIC;
 
 -- Per database and level, sums over every statement including evicted
