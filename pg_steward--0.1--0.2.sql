@@ -51262,3 +51262,174 @@ CREATE OR REPLACE VIEW steward.statements AS
 SELECT s.*, d.datname
   FROM steward._statements() s
   LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid;
+
+-- _verify_heap_check, _verify_unique, _verify_exclusion and _verify_hash_indexes:
+-- a count of one reads "1 problem", "1 duplicated key", "1 conflicting key",
+-- "1 conflicting pair of rows", not the plural.
+CREATE OR REPLACE FUNCTION steward._verify_heap_check(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF (SELECT c.relkind FROM pg_class c WHERE c.oid = tbl) IN ('r', 'm') THEN
+        "check" := 'heap';
+        IF NOT has_function_privilege(
+                'steward.verify_heap(regclass, boolean, boolean, text, bigint, bigint)', 'EXECUTE') THEN
+            passed := NULL;
+            detail := 'not checked: needs EXECUTE on steward.verify_heap (not granted to PUBLIC)';
+            RETURN NEXT;
+        ELSE
+            BEGIN
+                SELECT count(*),
+                       (array_agg(format('block %s, offset %s%s: %s', v.blkno, v.offnum,
+                                         coalesce(', attribute ' || v.attnum, ''), v.msg)
+                                  ORDER BY v.blkno, v.offnum))[1]
+                  INTO n, detail
+                  FROM steward.verify_heap(tbl) v;
+                passed := n = 0;
+                detail := CASE WHEN n = 0 THEN 'pages and tuples intact (amcheck verify_heapam)'
+                               ELSE format('%s (see steward.verify_heap); first: %s', steward._relayout_count(n, 'problem', 'problems'), detail) END;
+            EXCEPTION WHEN undefined_file THEN
+                n := 0;
+                passed := NULL;
+                detail := 'not checked: the amcheck module is not installed';
+            END;
+            RETURN NEXT;
+        END IF;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_unique(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_unique');
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid, i.indnullsnotdistinct,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ')', ', ' ORDER BY k)
+                       FROM generate_series(1, i.indnkeyatts) k) AS keys,
+                    (SELECT string_agg('(' || pg_get_indexdef(i.indexrelid, k, true) || ') IS NOT NULL', ' AND ')
+                       FROM generate_series(1, i.indnkeyatts) k) AS nn,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred
+               FROM pg_index i
+              WHERE i.indrelid = tbl AND i.indisunique
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                 WHERE c.conindid = i.indexrelid AND c.contype = 'x')
+              ORDER BY i.indexrelid LOOP
+        "check" := format('unique %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed CREATE INDEX CONCURRENTLY) and enforces nothing; drop it and build it again';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s)%s GROUP BY %s HAVING count(*) > 1) d',
+                       steward._relation_scan(tbl), r.pred,
+                       CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
+                       r.keys) INTO n;
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE steward._relayout_count(n, 'duplicated key', 'duplicated keys') END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_exclusion(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_exclusion');
+    FOR r IN SELECT c.conname, i.indexrelid::regclass AS idx, i.indisvalid,
+                    coalesce(pg_get_expr(i.indpred, i.indrelid, true), 'true') AS pred,
+                    bool_and(o.oprname = '=' AND o.oprleft = o.oprright
+                             AND o.oprnamespace = 'pg_catalog'::regnamespace) AS builtin_eq,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ')', ', '
+                               ORDER BY k.ord) AS keys,
+                    string_agg('(' || pg_get_indexdef(i.indexrelid, k.ord::int, true) || ') IS NOT NULL',
+                               ' AND ') AS nn,
+                    string_agg(format('(%s) AS k%s', pg_get_indexdef(i.indexrelid, k.ord::int, true), k.ord),
+                               ', ' ORDER BY k.ord) AS key_cols,
+                    string_agg(format('a.k%s OPERATOR(%I.%s) b.k%s', k.ord, ns.nspname, o.oprname, k.ord),
+                               ' AND ' ORDER BY k.ord) AS pair_cond
+               FROM pg_constraint c
+               JOIN pg_index i ON i.indexrelid = c.conindid
+               CROSS JOIN LATERAL unnest(c.conexclop) WITH ORDINALITY k(op, ord)
+               JOIN pg_operator o ON o.oid = k.op
+               JOIN pg_namespace ns ON ns.oid = o.oprnamespace
+              WHERE c.conrelid = tbl AND c.contype = 'x'
+              GROUP BY c.conname, i.indexrelid, i.indisvalid, i.indpred, i.indrelid
+              ORDER BY c.conname LOOP
+        "check" := format('exclusion %I', r.conname);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: its index is INVALID and enforces nothing';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF r.builtin_eq THEN
+            EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
+                           steward._relation_scan(tbl), r.pred, r.nn, r.keys) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE steward._relayout_count(n, 'conflicting key', 'conflicting keys') END;
+        ELSE
+            EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
+                           '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
+                           'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
+                           steward._relation_scan(tbl), r.key_cols, r.pred, r.pair_cond) INTO n;
+            passed := n = 0;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE steward._relayout_count(n, 'conflicting pair of rows', 'conflicting pairs of rows') END;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._verify_hash_indexes(tbl regclass)
+RETURNS TABLE ("check" text, passed boolean, detail text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    r record;
+BEGIN
+    PERFORM steward._verify_as_owner(tbl, 'steward._verify_hash_indexes');
+    FOR r IN SELECT i.indexrelid::regclass AS idx, i.indisvalid
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_am am ON am.oid = c.relam
+              WHERE i.indrelid = tbl AND am.amname = 'steward_hash'
+                AND c.relkind = 'i'
+              ORDER BY i.indexrelid LOOP
+        "check" := format('index %s', r.idx);
+        IF NOT r.indisvalid THEN
+            passed := NULL;
+            detail := 'not checked: the index is INVALID (a failed or cancelled CREATE INDEX CONCURRENTLY); REINDEX or drop it';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        IF pg_is_in_recovery() THEN
+            passed := NULL;
+            detail := 'not checked: on a standby in recovery (replay could change the index under the check); run steward.verify_index on the primary or on a restored copy';
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        SELECT count(*) INTO n FROM steward.verify_index(r.idx);
+        passed := n = 0;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s (see steward.verify_index)', steward._relayout_count(n, 'problem', 'problems')) END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;

@@ -54,7 +54,7 @@ BEGIN
                   FROM steward.verify_heap(tbl) v;
                 passed := n = 0;
                 detail := CASE WHEN n = 0 THEN 'pages and tuples intact (amcheck verify_heapam)'
-                               ELSE format('%s problems (see steward.verify_heap); first: %s', n, detail) END;
+                               ELSE format('%s (see steward.verify_heap); first: %s', steward._relayout_count(n, 'problem', 'problems'), detail) END;
             EXCEPTION WHEN undefined_file THEN
                 n := 0;
                 passed := NULL;
@@ -131,7 +131,7 @@ BEGIN
                        CASE WHEN r.indnullsnotdistinct THEN '' ELSE ' AND ' || r.nn END,
                        r.keys) INTO n;
         passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE format('%s duplicated keys', n) END;
+        detail := CASE WHEN n = 0 THEN 'no duplicates' ELSE steward._relayout_count(n, 'duplicated key', 'duplicated keys') END;
         RETURN NEXT;
     END LOOP;
 END
@@ -183,14 +183,14 @@ BEGIN
             EXECUTE format('SELECT count(*) FROM (SELECT 1 FROM %s WHERE (%s) AND %s GROUP BY %s HAVING count(*) > 1) d',
                            steward._relation_scan(tbl), r.pred, r.nn, r.keys) INTO n;
             passed := n = 0;
-            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting keys', n) END;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE steward._relayout_count(n, 'conflicting key', 'conflicting keys') END;
         ELSE
             EXECUTE format('SELECT count(*) FROM (SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) a, '
                            '(SELECT ctid AS tid, %2$s FROM %1$s WHERE (%3$s)) b '
                            'WHERE a.tid OPERATOR(pg_catalog.<) b.tid AND %4$s',
                            steward._relation_scan(tbl), r.key_cols, r.pred, r.pair_cond) INTO n;
             passed := n = 0;
-            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE format('%s conflicting pairs of rows', n) END;
+            detail := CASE WHEN n = 0 THEN 'no conflicting rows' ELSE steward._relayout_count(n, 'conflicting pair of rows', 'conflicting pairs of rows') END;
         END IF;
         RETURN NEXT;
     END LOOP;
@@ -716,7 +716,7 @@ BEGIN
         END IF;
         SELECT count(*) INTO n FROM steward.verify_index(r.idx);
         passed := n = 0;
-        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s problems (see steward.verify_index)', n) END;
+        detail := CASE WHEN n = 0 THEN 'consistent' ELSE format('%s (see steward.verify_index)', steward._relayout_count(n, 'problem', 'problems')) END;
         RETURN NEXT;
     END LOOP;
 END

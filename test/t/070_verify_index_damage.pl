@@ -259,7 +259,7 @@ foreach my $kind (grep { $_ ne 'magic' } @kinds)
 {
 	my $n = scalar(problems($kind));
 	is($verified{"index public.t_$kind"},
-		$n == 0 ? 'consistent' : "$n problems (see steward.verify_index)",
+		$n == 0 ? 'consistent' : ($n == 1 ? "1 problem" : "$n problems") . " (see steward.verify_index)",
 		"steward.verify() counts the $n problems verify_index finds in t_$kind");
 }
 

@@ -46,7 +46,7 @@ foreach my $owners ('one owner', 'two owners')
 		q{SELECT "check" || '|' || coalesce(passed::text, 'null') || '|' || detail
 		    FROM steward.verify('t') ORDER BY "check"});
 	is($rc, 0, "$owners: verify() returns its rows") or diag($err);
-	like($out, qr/^partition public\.t2: heap\|false\|1 problems/m,
+	like($out, qr/^partition public\.t2: heap\|false\|1 problem /m,
 		"$owners: the damaged partition's heap check fails");
 	like($out, qr/^row_count\|null\|not checked: the pages of partition public\.t2 are damaged/m,
 		"$owners: the row count says why it is missing");
