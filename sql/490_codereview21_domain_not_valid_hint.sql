@@ -27,3 +27,5 @@ SELECT id, a FROM t490 ORDER BY id;
 SELECT steward.migration_rollback('m490');
 DROP TABLE t490;
 DROP DOMAIN d490;
+CREATE TEMP TABLE gone (name) AS VALUES ('m490');
+\i test/sql/drop_migration_records.sql
