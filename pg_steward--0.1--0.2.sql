@@ -51433,3 +51433,203 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Twin indexes of two layouts compared by their definitions without the
+-- prefix rebuilt from the catalog (steward._relayout_index_body), not by a
+-- greedy regexp that a " USING " inside a predicate cut short.
+CREATE OR REPLACE FUNCTION steward._relayout_index_body(idx oid)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN starts_with(rest, tbl) THEN substr(rest, length(tbl) + 1)
+                ELSE substr(rest, length('ONLY ' || tbl) + 1) END
+      FROM (SELECT substr(pg_get_indexdef(i.indexrelid),
+                          length(format('CREATE %sINDEX %s ON ', CASE WHEN i.indisunique THEN 'UNIQUE ' END,
+                                        quote_ident(ic.relname))) + 1) AS rest,
+                   format('%s.%s USING ', quote_ident(n.nspname), quote_ident(tc.relname)) AS tbl
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                   JOIN pg_class tc ON tc.oid = i.indrelid JOIN pg_namespace n ON n.oid = tc.relnamespace
+             WHERE i.indexrelid = idx) x
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_carry(src regclass, dst regclass, forward boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    part regclass;
+    opts text;
+    ident "char";
+    twin regclass;
+BEGIN
+    PERFORM steward._relayout_move_publications(src, dst);
+    PERFORM steward._relayout_swap_statistics(src, dst, forward);
+    IF NOT forward THEN
+        RETURN;
+    END IF;
+
+    -- Storage parameters, on each partition.
+    opts := steward._relayout_storage_options(src);
+    IF opts IS NOT NULL THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x WHERE x.isleaf ORDER BY x.relid::text LOOP
+            PERFORM steward._migration_exec(part, format('ALTER TABLE %s SET (%s)', part, opts));
+        END LOOP;
+    END IF;
+
+    -- Replica identity: what UPDATE and DELETE publish of the old row.
+    ident := (SELECT relreplident FROM pg_class WHERE oid = src);
+    IF ident = 'i' THEN
+        SELECT m.indexrelid INTO twin
+          FROM pg_index s,
+               LATERAL (SELECT d.indexrelid FROM pg_index d
+                         WHERE d.indrelid = dst AND d.indisunique
+                           AND steward._relayout_index_body(d.indexrelid)
+                               = steward._relayout_index_body(s.indexrelid)
+                         ORDER BY d.indexrelid LIMIT 1) m
+         WHERE s.indrelid = src AND s.indisreplident;
+    END IF;
+    IF ident <> 'd' THEN
+        FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+            IF ident = 'i' THEN
+                CONTINUE WHEN twin IS NULL;
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY USING INDEX %I', part,
+                    (SELECT ic.relname FROM pg_partition_tree(twin) x JOIN pg_index i ON i.indexrelid = x.relid
+                       JOIN pg_class ic ON ic.oid = i.indexrelid
+                      WHERE i.indrelid = part)));
+            ELSE
+                PERFORM steward._migration_exec(part, format('ALTER TABLE %s REPLICA IDENTITY %s', part,
+                                                             CASE ident WHEN 'f' THEN 'FULL' ELSE 'NOTHING' END));
+            END IF;
+        END LOOP;
+    END IF;
+
+    -- Per-column statistics targets (ALTER TABLE recurses to the
+    -- partitions) and n_distinct (set on each).
+    FOR c IN SELECT a.attname, a.attstattarget,
+                    (SELECT string_agg(format('%I = %L', split_part(o, '=', 1), substr(o, strpos(o, '=') + 1)), ', ')
+                       FROM unnest(a.attoptions) o
+                      WHERE split_part(o, '=', 1) IN ('n_distinct', 'n_distinct_inherited')) AS opts
+               FROM pg_attribute a WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped
+              ORDER BY a.attnum LOOP
+        IF c.attstattarget >= 0 THEN
+            PERFORM steward._migration_exec(dst, format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s',
+                                                        dst, c.attname, c.attstattarget));
+        END IF;
+        IF c.opts IS NOT NULL THEN
+            FOR part IN SELECT x.relid FROM pg_partition_tree(dst) x ORDER BY x.level, x.relid::text LOOP
+                PERFORM steward._migration_exec(part, format('ALTER TABLE ONLY %s ALTER COLUMN %I SET (%s)',
+                                                             part, c.attname, c.opts));
+            END LOOP;
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION steward._relayout_switch(mig text, arg jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record := steward._relayout_tables(mig);
+    forward boolean := arg->>'direction' = 'forward';
+    src regclass := CASE WHEN forward THEN t.old_rel ELSE t.new_rel END;
+    dst regclass := CASE WHEN forward THEN t.new_rel ELSE t.old_rel END;
+    views jsonb;
+    fks jsonb;
+    v jsonb;
+    c record;
+    s_src regclass;
+    s_dst regclass;
+    seqname name;
+    dstname name;
+    i integer;
+BEGIN
+    SELECT coalesce(jsonb_agg(jsonb_build_object('oid', x.oid, 'def', x.def, 'opts', x.opts)), '[]') INTO views
+      FROM (SELECT DISTINCT vc.oid, pg_get_viewdef(vc.oid) AS def,
+                   array_to_string(vc.reloptions, ', ') AS opts
+              FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+              JOIN pg_class vc ON vc.oid = rw.ev_class
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = src AND vc.oid <> src AND vc.relkind = 'v') x;
+    SELECT coalesce(jsonb_agg(jsonb_build_object('rel', x.conrelid, 'name', x.conname,
+                                                 'def', pg_get_constraintdef(x.oid),
+                                                 'partitioned', (SELECT relkind = 'p' FROM pg_class WHERE oid = x.conrelid))
+                              ORDER BY x.conrelid, x.conname), '[]') INTO fks
+      FROM pg_constraint x WHERE x.confrelid = src AND x.contype = 'f' AND x.conparentid = 0;
+    PERFORM steward._relayout_check_movers(mig, src, fks, views, forward);
+
+    -- Made since start (since complete, for a rollback): objects bound to
+    -- the row type of the layout that loses the name; forward, publications.
+    PERFORM steward._relayout_check_rowtype(src, CASE WHEN forward THEN 'complete' ELSE 'rollback' END);
+    PERFORM steward._relayout_check_publications(src) WHERE forward;
+    IF forward THEN
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel,
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'old')));
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel, t.relname));
+    ELSE
+        PERFORM steward._migration_exec(t.new_rel, format('ALTER TABLE %s RENAME TO %I', t.new_rel,
+                                                          steward._relayout_layout_name(t.relname, t.old_rel, 'new')));
+        PERFORM steward._migration_exec(t.old_rel, format('ALTER TABLE %s RENAME TO %I', t.old_rel, t.relname));
+    END IF;
+    PERFORM steward._relayout_retrigger(mig, forward);
+    -- Index (and constraint) names follow the table's name: each index of
+    -- one layout trades names with its twin of the same definition.
+    i := 0;
+    FOR c IN SELECT si.relname AS src_name, di.relname AS dst_name, di.oid AS dst_oid, si.oid AS src_oid
+               FROM pg_index s JOIN pg_class si ON si.oid = s.indexrelid,
+                    LATERAL (SELECT d.indexrelid FROM pg_index d
+                              WHERE d.indrelid = dst AND d.indisunique = s.indisunique
+                                AND d.indisprimary = s.indisprimary
+                                AND steward._relayout_index_body(d.indexrelid)
+                                    = steward._relayout_index_body(s.indexrelid)
+                              ORDER BY d.indexrelid LIMIT 1) m
+                    JOIN pg_class di ON di.oid = m.indexrelid
+              WHERE s.indrelid = src ORDER BY si.relname LOOP
+        i := i + 1;
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I',
+                                                    c.src_oid::regclass, '_steward_swap_' || i));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.dst_oid::regclass, c.src_name));
+        PERFORM steward._migration_exec(src, format('ALTER INDEX %s RENAME TO %I', c.src_oid::regclass, c.dst_name));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(fks) x LOOP
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s DROP CONSTRAINT %I',
+                                        (v->>'rel')::oid::regclass, v->>'name'));
+        PERFORM steward._migration_exec((v->>'rel')::oid::regclass, format('ALTER TABLE %s ADD CONSTRAINT %I %s%s',
+                                        (v->>'rel')::oid::regclass, v->>'name', v->>'def',
+                                        CASE WHEN (v->>'partitioned')::boolean THEN '' ELSE ' NOT VALID' END));
+    END LOOP;
+    FOR v IN SELECT x FROM jsonb_array_elements(views) x LOOP
+        PERFORM steward._migration_exec((v->>'oid')::oid::regclass, format('CREATE OR REPLACE VIEW %s%s AS %s',
+                                        (v->>'oid')::oid::regclass,
+                                        CASE WHEN v->>'opts' <> '' THEN format(' WITH (%s)', v->>'opts') ELSE '' END,
+                                        rtrim(v->>'def', ';')));
+    END LOOP;
+
+    -- Sequences: an identity continues where the other layout's stopped;
+    -- a sequence owned by a column (serial) moves to the table's name.
+    FOR c IN SELECT a.attname, a.attidentity FROM pg_attribute a
+              WHERE a.attrelid = src AND a.attnum > 0 AND NOT a.attisdropped LOOP
+        s_src := pg_get_serial_sequence(src::text, c.attname)::regclass;
+        s_dst := pg_get_serial_sequence(dst::text, c.attname)::regclass;
+        IF s_src IS NOT NULL AND s_dst IS NOT NULL AND s_src <> s_dst THEN
+            PERFORM steward._migration_exec(src, format(
+                'SELECT pg_catalog.setval(%L, s.last_value, s.is_called) FROM %s s', s_dst, s_src));
+            -- ... and the two trade names, as the indexes do.
+            seqname := (SELECT relname FROM pg_class WHERE oid = s_src);
+            dstname := (SELECT relname FROM pg_class WHERE oid = s_dst);
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO _steward_swap_seq', s_src));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_dst, seqname));
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s RENAME TO %I', s_src, dstname));
+        ELSIF s_src IS NOT NULL AND s_dst IS NULL AND c.attidentity = '' THEN
+            PERFORM steward._migration_exec(src, format('ALTER SEQUENCE %s OWNED BY %s.%I',
+                                                        s_src, dst, c.attname));
+        END IF;
+    END LOOP;
+    PERFORM steward._relayout_grants(src, dst);
+    PERFORM steward._relayout_carry(src, dst, forward);
+END
+$$;

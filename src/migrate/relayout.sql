@@ -755,6 +755,28 @@ AS $$
     SELECT n || ' ' || CASE WHEN n = 1 THEN one ELSE many END
 $$;
 
+-- The definition of index idx as pg_get_indexdef prints it, without the
+-- prefix "CREATE [UNIQUE ]INDEX name ON [ONLY ]schema.table USING ": what
+-- two indexes of two layouts of one table share when they are twins.  The
+-- prefix is rebuilt from the catalog and cut by its length, not matched by
+-- a pattern, since a quoted name, a predicate or an expression may itself
+-- contain " USING " (small53).  NULL for an OID that is no index.
+CREATE FUNCTION steward._relayout_index_body(idx oid)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN starts_with(rest, tbl) THEN substr(rest, length(tbl) + 1)
+                ELSE substr(rest, length('ONLY ' || tbl) + 1) END
+      FROM (SELECT substr(pg_get_indexdef(i.indexrelid),
+                          length(format('CREATE %sINDEX %s ON ', CASE WHEN i.indisunique THEN 'UNIQUE ' END,
+                                        quote_ident(ic.relname))) + 1) AS rest,
+                   format('%s.%s USING ', quote_ident(n.nspname), quote_ident(tc.relname)) AS tbl
+              FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                   JOIN pg_class tc ON tc.oid = i.indrelid JOIN pg_namespace n ON n.oid = tc.relnamespace
+             WHERE i.indexrelid = idx) x
+$$;
+
 -- Columns as a message names them: one bare, several in parentheses.
 CREATE FUNCTION steward._relayout_column_list(cols text[])
 RETURNS text
@@ -2416,8 +2438,8 @@ BEGIN
           FROM pg_index s,
                LATERAL (SELECT d.indexrelid FROM pg_index d
                          WHERE d.indrelid = dst AND d.indisunique
-                           AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
-                               = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                           AND steward._relayout_index_body(d.indexrelid)
+                               = steward._relayout_index_body(s.indexrelid)
                          ORDER BY d.indexrelid LIMIT 1) m
          WHERE s.indrelid = src AND s.indisreplident;
     END IF;
@@ -2681,8 +2703,8 @@ BEGIN
                     LATERAL (SELECT d.indexrelid FROM pg_index d
                               WHERE d.indrelid = dst AND d.indisunique = s.indisunique
                                 AND d.indisprimary = s.indisprimary
-                                AND regexp_replace(pg_get_indexdef(d.indexrelid), '^.* USING ', '')
-                                    = regexp_replace(pg_get_indexdef(s.indexrelid), '^.* USING ', '')
+                                AND steward._relayout_index_body(d.indexrelid)
+                                    = steward._relayout_index_body(s.indexrelid)
                               ORDER BY d.indexrelid LIMIT 1) m
                     JOIN pg_class di ON di.oid = m.indexrelid
               WHERE s.indrelid = src ORDER BY si.relname LOOP
