@@ -51633,3 +51633,23 @@ BEGIN
     PERFORM steward._relayout_carry(src, dst, forward);
 END
 $$;
+
+-- trust52: steward._require_role's errors name the next step (HINT).
+CREATE OR REPLACE FUNCTION steward._require_role(r oid)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF r IS NULL THEN
+        RAISE EXCEPTION 'role must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass a role that exists, by name (regrole) or by an OID listed in pg_roles.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = r) THEN
+        RAISE EXCEPTION 'role with OID % does not exist', r
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'The role was dropped or never existed: pass one listed in pg_roles.';
+    END IF;
+END
+$$;

@@ -330,11 +330,13 @@ AS $$
 BEGIN
     IF r IS NULL THEN
         RAISE EXCEPTION 'role must not be null'
-            USING ERRCODE = 'null_value_not_allowed';
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Pass a role that exists, by name (regrole) or by an OID listed in pg_roles.';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = r) THEN
         RAISE EXCEPTION 'role with OID % does not exist', r
-            USING ERRCODE = 'undefined_object';
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'The role was dropped or never existed: pass one listed in pg_roles.';
     END IF;
 END
 $$;

@@ -166,27 +166,53 @@ rule_for_error(const StateRule *rule, const char **value1, const char **value2)
  * naming origin's relation, or, for a user who may read the column only
  * in a partitioned table above that partition (the one it writes
  * through), that table with the row's key there
- * (steward_origin_error_target).  Counts origin's relation.
+ * (steward_origin_error_target).  Counts origin's relation.  "stored_in":
+ * the relation whose row already holds that value (an UPDATE leaving the
+ * column as it was), or NULL: then the HINT names the owner's repair to a
+ * role that may not make it, and the value is shown only to a role that
+ * may read the column.
  */
 static void
 report_undeclared(const StewardRowOrigin *origin, const StateRule *rule,
-				  const char *value)
+				  const char *value, Relation stored_in)
 {
 	AttrNumber	attnum;
 	char	   *key;
 	bool		readable;
 	Relation	rel;
+	bool		owner_only;
 
 	steward_count_event(RelationGetRelid(origin->rel), STEWARD_COUNTER_ILLEGAL_TRANSITIONS, 1);
 	rule = rule_for_error(rule, &value, NULL);
+
+	/*
+	 * A row already stored in an undeclared state leaves it only by its
+	 * owner's UPDATE in place (check_leave_undeclared): naming the declared
+	 * states to anyone else sent them to a write they are refused too.
+	 * Asked after the copy above: the lookup may free the cached rules.
+	 */
+	owner_only = stored_in != NULL &&
+		(RelationGetRelid(origin->rel) != RelationGetRelid(stored_in) ||
+		 !has_privs_of_role(GetUserId(), stored_in->rd_rel->relowner));
 	rel = steward_origin_error_target(origin, rule->attnum, &attnum, &key, &readable);
+	/*
+	 * The stored value only to a role that may read the column (a role
+	 * with UPDATE on another column saw it), as check_leave_undeclared.
+	 */
 	ereport(ERROR,
 			(errcode(ERRCODE_CHECK_VIOLATION),
+			 stored_in != NULL && !readable ?
+			 errmsg("the state stored in a row is not a state of machine \"%s\" (column \"%s\" of relation \"%s\")",
+					rule->machine, column_name(rel, attnum),
+					RelationGetRelationName(rel)) :
 			 errmsg("%s is not a state of machine \"%s\" (column \"%s\" of relation \"%s\")",
 					strcmp(value, "NULL") == 0 ? "NULL" : quote_literal_cstr(value),
 					rule->machine, column_name(rel, attnum),
 					RelationGetRelationName(rel)),
 			 key ? errdetail("Row key: %s.", key) : 0,
+			 owner_only ?
+			 errhint("The row was stored in that state past the rules; ask the owner of relation \"%s\" to UPDATE it in place to a state of machine \"%s\" (steward.verify() lists such rows), or declare its state in the machine with steward.add_transition().",
+					 RelationGetRelationName(rel), rule->machine) :
 			 errhint("Declared states: %s.", steward_state_list(rule, steward_all_states(rule))),
 			 errtablecol(rel, attnum)));
 }
@@ -434,7 +460,7 @@ steward_check_insert_states(Relation rel, TupleTableSlot *slot,
 		{
 			StewardRowOrigin origin = new_row_origin(rel, slot);
 
-			report_undeclared(&origin, rule, value);
+			report_undeclared(&origin, rule, value, NULL);
 		}
 		if (from_copy)
 			continue;
@@ -612,7 +638,9 @@ announce_repair(Relation rel, const StateChange *change)
  * of every edge.  A row moving into rel (origin another partition, under
  * the same machine: a move between machines is refused before the delete,
  * refuse_move_losing_rules) never may, whoever moves it: the repair is in
- * place.  An allowed repair is noted in "change" (note_repair), to be
+ * place.  "owner": the current user has the privileges of rel's owner
+ * (asked by the caller, see steward_check_update_states).  An allowed
+ * repair is noted in "change" (note_repair), to be
  * reported once heap stored the row.  Raises 23514 (counted as an
  * illegal transition) naming origin's relation, or the ancestor a role
  * writes through (steward_origin_error_target), showing the states only
@@ -621,7 +649,7 @@ announce_repair(Relation rel, const StateChange *change)
 static void
 check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue,
 					   const char *newvalue, const StewardRowOrigin *origin,
-					   StateChange *change)
+					   bool owner, StateChange *change)
 {
 	bool		moving = RelationGetRelid(origin->rel) != RelationGetRelid(rel);
 	AttrNumber	oattnum;
@@ -630,7 +658,7 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 	Relation	orel;
 	char	   *row;
 
-	if (!moving && has_privs_of_role(GetUserId(), rel->rd_rel->relowner))
+	if (!moving && owner)
 	{
 		note_repair(rel, rule, oldvalue, origin, change);
 		return;
@@ -662,6 +690,29 @@ check_leave_undeclared(Relation rel, const StateRule *rule, const char *oldvalue
 			 errhint("Ask the owner of relation \"%s\" to UPDATE the row to a state of machine \"%s\" (steward.verify() lists such rows), or declare its state in the machine with steward.add_transition().",
 					 RelationGetRelationName(orel), rule->machine),
 			 errtablecol(orel, oattnum)));
+}
+
+/*
+ * Has the current user the privileges of rel's owner (may it repair a row
+ * in place, check_leave_undeclared)?  Asking may read pg_authid and
+ * pg_auth_members, which processes pending invalidations: a relcache
+ * invalidation of rel frees its cached rules, which the caller's
+ * *states (nstates of them), its rule and state names and the first n
+ * "changes" point into (trust52; the class of 720400b).  So *states and
+ * those changes are pointed at a copy first, made only for a row leaving
+ * an undeclared state, which is rare.  Raises only 53200.
+ */
+static bool
+ask_owner_on_copy(Relation rel, const StateRule **states, int nstates,
+				  StateChange *changes, int n)
+{
+	StateRule  *copy = palloc(sizeof(StateRule) * nstates);
+
+	memcpy(copy, *states, sizeof(StateRule) * nstates);
+	for (int j = 0; j < n; j++)
+		changes[j].rule = &copy[changes[j].rule - *states];
+	*states = copy;
+	return has_privs_of_role(GetUserId(), rel->rd_rel->relowner);
 }
 
 /*
@@ -697,6 +748,9 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 	TupleDesc	desc = RelationGetDescr(rel);
 	Relation	orel = origin->rel;
 	int			n = 0;
+	const StateRule *states = rules->states;
+	int			nstates = rules->nstates;
+	int			owner = -1;		/* -1: not asked yet */
 
 	/*
 	 * What rel is, not what the row was, is refused here: a row moving into
@@ -710,9 +764,9 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		refuse_too_many_states(rel);
 	for (int i = 0; i < rules->nmissing; i++)
 		check_update_missing(rel, oldtup, slot, &rules->missing[i], &checked);
-	for (int i = 0; i < rules->nstates; i++)
+	for (int i = 0; i < nstates; i++)
 	{
-		const StateRule *rule = &rules->states[i];
+		const StateRule *rule = &states[i];
 		bool		oldnull,
 					newnull;
 		Datum		oldd = heap_getattr(oldtup, rule->attnum, desc, &oldnull);
@@ -723,7 +777,8 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		int			to = state_of(rule, newd, newnull, &newvalue);
 
 		if (to < 0)
-			report_undeclared(origin, rule, newvalue);
+			report_undeclared(origin, rule, newvalue,
+							  from < 0 && strcmp(oldvalue, newvalue) == 0 ? rel : NULL);
 		check_changed_at_kept(rel, oldtup, slot, rule, origin);
 		if (from == to)
 			continue;
@@ -736,8 +791,17 @@ steward_check_update_states(Relation rel, HeapTuple oldtup, TupleTableSlot *slot
 		 */
 		memset(&changes[n], 0, sizeof(StateChange));
 		if (from < 0)
+		{
+			/* A row moving in is refused whoever moves it: no need to ask. */
+			if (owner < 0 && RelationGetRelid(orel) == RelationGetRelid(rel))
+			{
+				owner = ask_owner_on_copy(rel, &states, nstates, changes, n);
+				rule = &states[i];
+				newvalue = (char *) rule->names[to];
+			}
 			check_leave_undeclared(rel, rule, oldvalue, newvalue, origin,
-								   &changes[n]);
+								   owner > 0, &changes[n]);
+		}
 		else if (!(rule->edges[from] & (UINT64CONST(1) << to)))
 		{
 			char	   *key;

@@ -883,13 +883,18 @@ check_update_rules(Relation rel, const StewardRules *rules, HeapTuple oldtup,
 												  origin);
 }
 
-/* Every rule passed: now change the row. */
+/*
+ * Every rule passed: now change the row.  "version_attnum" was read from
+ * the rules before check_update_rules, which may process invalidations
+ * that free them (a repair's privilege check, steward_check_update_states);
+ * the changes point at rules that outlive it.
+ */
 static void
-set_rule_values(TupleTableSlot *slot, const StewardRules *rules,
+set_rule_values(TupleTableSlot *slot, AttrNumber version_attnum,
 				int64 newversion, const StateChange *changes, int nchanges)
 {
 	if (newversion > 0)
-		steward_slot_set_int8(slot, rules->version_attnum, newversion);
+		steward_slot_set_int8(slot, version_attnum, newversion);
 	if (nchanges > 0)
 		steward_rule_kinds.apply_state_changes(slot, changes, nchanges);
 }
@@ -989,6 +994,7 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 	bool		from_slot;
 	int64		newversion;
 	int			nchanges;
+	AttrNumber	version_attnum;
 
 	/*
 	 * A migration backfill batch writes only the migration's own columns:
@@ -1020,12 +1026,13 @@ apply_update_rules(Relation rel, ItemPointer otid, TupleTableSlot *slot,
 			ReleaseBuffer(buffer);
 		return 0;
 	}
+	version_attnum = rules->version_attnum;
 	nchanges = check_update_rules(rel, rules, &oldtup, oldslot, buffer,
 								  snapshot, slot, have_read ? &read : NULL,
 								  cid, &newversion, changes, NULL);
 	if (!from_slot)
 		ReleaseBuffer(buffer);
-	set_rule_values(slot, rules, newversion, changes, nchanges);
+	set_rule_values(slot, version_attnum, newversion, changes, nchanges);
 	return nchanges;
 }
 
@@ -1584,6 +1591,7 @@ judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 	ReadVersion read;
 	bool		have_read;
 	int64		newversion;
+	AttrNumber	version_attnum;
 
 	if (newslot == NULL)
 		return false;
@@ -1597,11 +1605,12 @@ judge_move_to_foreign(Relation rel, ItemPointer tid, CommandId cid,
 	have_read = take_read_version(rel, tid, cid, &read);
 	if (!fetch_row_any(rel, tid, &oldtup, &buffer))
 		return true;			/* gone: heap's delete reports it */
+	version_attnum = rules->version_attnum;
 	*nchanges = check_update_rules(rel, rules, &oldtup, NULL, buffer,
 								   InvalidSnapshot, newslot,
 								   have_read ? &read : NULL, cid, &newversion,
 								   changes, NULL);
-	set_rule_values(newslot, rules, newversion, changes, *nchanges);
+	set_rule_values(newslot, version_attnum, newversion, changes, *nchanges);
 	ReleaseBuffer(buffer);
 	return true;
 }
@@ -2549,6 +2558,7 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	bool		split;
 	int64		newversion;
 	int			nchanges;
+	AttrNumber	version_attnum;
 
 	/*
 	 * The source's rules as the delete half compared them (m->held,
@@ -2592,6 +2602,7 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 
 	rules = steward_get_rules(rel);
 	split = split_move_rules(rules, &m->src, origin.map, &kept, &fresh);
+	version_attnum = (split ? &kept : rules)->version_attnum;
 	nchanges = check_update_rules(rel, split ? &kept : rules, oldtup, NULL,
 								  InvalidBuffer, InvalidSnapshot, slot,
 								  m->have_read ? &m->read : NULL,
@@ -2600,7 +2611,7 @@ apply_move_rules(Relation rel, TupleTableSlot *slot, CommandId cid,
 	if (split)
 		apply_fresh_move_rules(rel, origin.rel, slot, &fresh);
 	relation_close(origin.rel, NoLock);
-	set_rule_values(slot, split ? &kept : rules, newversion, changes, nchanges);
+	set_rule_values(slot, version_attnum, newversion, changes, nchanges);
 	drop_moving_generation(generation);
 	return nchanges;
 }
