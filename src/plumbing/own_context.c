@@ -193,6 +193,33 @@ without_own_context(const char *context, const char *statement, bool internal_ca
 }
 
 /*
+ * A copy of s (or NULL for NULL) in TopMemoryContext that is never freed,
+ * the same one for equal strings: the source file and function names and
+ * message domains of errors, a set as small as pg_steward's and core's
+ * ereport sites, so interning them bounds the memory they take.
+ * Backend-local, no lock, raises nothing but out of memory.
+ */
+static const char *
+own_intern(const char *s)
+{
+	static List *interned = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	foreach(lc, interned)
+		if (strcmp((const char *) lfirst(lc), s) == 0)
+			return (const char *) lfirst(lc);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	copy = pstrdup(s);
+	interned = lappend(interned, copy);
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+/*
  * Strips the error being handled (in a PG_CATCH block, or at an fmgr
  * hook's FHET_ABORT, which core calls in one) of the CONTEXT entries of
  * pg_steward's own code (without_own_context; statement: the text of the
@@ -204,8 +231,17 @@ without_own_context(const char *context, const char *statement, bool internal_ca
  * stripped copy into a PG_TRY of this function's own, so that the
  * caller's code after the PG_CATCH, and other fmgr hooks', still runs.
  * The copy is made in a context of this function's, reset at its next
- * call: the error on the stack keeps copies of its own (ReThrowError).
- * Takes no lock; raises nothing but out of memory.
+ * call: the error on the stack keeps copies of its own (ReThrowError) of
+ * every string but the source location and message domains, which
+ * ReThrowError keeps as pointers (meant for constants) and CopyErrorData
+ * had copied into that context; those are therefore pointed at interned
+ * copies that live as long as the process (own_intern).  Before, the next
+ * call (an outer entry point's FHET_ABORT while the same error left it)
+ * reset the context under them: the client was sent freed memory as the
+ * error's file and function name, which an assert build's clobbered
+ * memory turned into "invalid byte sequence for encoding" in place of
+ * the error (regress 373, cassert52).  Takes no lock; raises nothing but
+ * out of memory.
  */
 void
 steward_strip_own_context(const char *statement)
@@ -233,6 +269,11 @@ steward_strip_own_context(const char *statement)
 	{
 		FlushErrorState();
 		edata->context = context;
+		/* Not copied by ReThrowError: they must outlive cxt's next reset. */
+		edata->filename = own_intern(edata->filename);
+		edata->funcname = own_intern(edata->funcname);
+		edata->domain = own_intern(edata->domain);
+		edata->context_domain = own_intern(edata->context_domain);
 		PG_TRY();
 		{
 			ReThrowError(edata);
