@@ -145,7 +145,21 @@ typedef struct StmtKey
 	Oid			dbid;
 	uint64		queryid;
 	bool		toplevel;
+	uint8		kind;			/* STMT_KIND_* flags; 0: a client's query */
 } StmtKey;
+
+/*
+ * What the governor must not take for the foreground's latency (what an
+ * application's users feel): a utility statement (DDL, VACUUM, COPY, DO,
+ * CALL, EXPLAIN, cursor commands; not EXECUTE, whose prepared query counts
+ * as a client's query), and any statement of a process other than a client
+ * backend (pg_steward's own workers, other background workers).  In the
+ * key so that each entry's histogram is of one kind; a utility statement's
+ * queryid (a hash of its text) and a worker's statements are never a
+ * client's query's too, so no row of steward.statements splits.
+ */
+#define STMT_KIND_UTILITY		0x01
+#define STMT_KIND_BACKGROUND	0x02
 
 typedef struct StmtEntry
 {
@@ -536,6 +550,8 @@ make_key(StmtKey *key, uint64 queryid, bool toplevel)
 	key->dbid = MyDatabaseId;
 	key->queryid = queryid;
 	key->toplevel = toplevel;
+	if (MyBackendType != B_BACKEND)
+		key->kind |= STMT_KIND_BACKGROUND;
 }
 
 static bool
@@ -657,6 +673,7 @@ evict_entries(void)
 			key.dbid = victim.key.dbid;
 			key.queryid = STMT_EVICTED_QUERYID;
 			key.toplevel = victim.key.toplevel;
+			key.kind = victim.key.kind;
 			keep = hash_search(stmt_hash, &key, HASH_ENTER_NULL, &found);
 			if (keep == NULL)
 				continue;
@@ -765,7 +782,7 @@ count_call(const StmtKey *key, const char *text, int text_len, double ms,
 		pg_atomic_read_u64(&stmt_shared->removals);
 	LWLockRelease(stmt_shared->lock);
 	/* The governor tells this session's own statements from the foreground's. */
-	if (key->toplevel && toplevel_observer)
+	if (key->toplevel && key->kind == 0 && toplevel_observer)
 		toplevel_observer();
 	return true;
 }
@@ -1881,6 +1898,7 @@ collect_utility_begin(void *arg)
 	if (queryid == STMT_EVICTED_QUERYID)
 		queryid++;
 	make_key(&a->key, queryid, a->slot == 0);
+	a->key.kind |= STMT_KIND_UTILITY;
 	slot_begin(a->slot, &a->key,
 			   last_in_string(a->src, a->pstmt->stmt_location, a->pstmt->stmt_len),
 			   text, text_len);
@@ -2187,6 +2205,7 @@ saved_entry_ok(const StmtEntry *entry)
 
 	memcpy(&toplevel, &entry->key.toplevel, 1);
 	return toplevel <= 1 &&
+		(entry->key.kind & ~(STMT_KIND_UTILITY | STMT_KIND_BACKGROUND)) == 0 &&
 		entry->query_len >= 0 && entry->query_len < STMT_TEXT_BYTES &&
 		entry->query[entry->query_len] == '\0' &&
 		strlen(entry->query) == (size_t) entry->query_len;
@@ -2449,7 +2468,8 @@ steward_statements_top(StewardStmtTotals *top, int *n, int max)
 
 /*
  * The governor's view of the foreground (src/governor): the histograms and
- * calls of every top-level statement of every database, evicted ones
+ * calls of every top-level client query of every database (kind 0: no
+ * utility statement, no background process's statement), evicted ones
  * included, summed into hist[STEWARD_STMT_HIST_BUCKETS] and *calls (both
  * zeroed here).  Sums never decrease except at steward.reset().  Shared
  * lock on the statements, each entry's spinlock while it is copied.
@@ -2471,7 +2491,7 @@ steward_statements_sum_toplevel(uint64 *hist, uint64 *calls)
 	hash_seq_init(&status, stmt_hash);
 	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		if (!entry->key.toplevel)
+		if (!entry->key.toplevel || entry->key.kind != 0)
 			continue;
 		SpinLockAcquire(&entry->mutex);
 		*calls += entry->calls;
