@@ -1,6 +1,7 @@
 # The governor's foreground is the top-level queries of client backends
 # (gov21): a slow utility statement (a DO block, a CALL, a VACUUM, an
-# EXPLAIN ANALYZE) does not move its p99, a slow SELECT does.
+# EXPLAIN ANALYZE, a COPY), in either protocol, does not move its p99; a
+# slow SELECT, function call or prepared statement's EXECUTE does.
 #
 # On the old code it summed every top-level statements entry, utility
 # statements included, so one slow DO block among a window's short
@@ -31,14 +32,25 @@ $node->safe_psql('postgres', q{
 # One window: the short queries and 6 of the slow statement $slow, then
 # after the window has passed and a tick has read it, the governor's
 # foreground calls and p99 in ms.
+# With $extended, the slow statements are sent by pgbench in the extended
+# protocol (Parse/Bind/Execute), one transaction each.
 sub one_window
 {
-	my ($slow) = @_;
+	my ($slow, $extended) = @_;
 	# The previous window's statements leave it.
 	sleep 6;
 	my $script = join('', map { "SELECT $_;\n" } 1 .. 300)
-	  . join('', map { "$slow;\n" } 1 .. 6);
+	  . ($extended ? '' : join('', map { "$slow;\n" } 1 .. 6));
 	$node->safe_psql('postgres', $script);
+	if ($extended)
+	{
+		my $file = PostgreSQL::Test::Utils::tempdir() . '/slow.sql';
+		PostgreSQL::Test::Utils::append_to_file($file, "$slow;\n");
+		$node->command_ok(
+			[ 'pgbench', '-n', '-M', 'extended', '-t', '6', '-f', $file,
+				$node->connstr('postgres') ],
+			"pgbench sends $slow 6 times");
+	}
 	usleep(1_500_000);
 	return [ split /\|/, $node->safe_psql('postgres',
 		'SELECT foreground_calls, foreground_p99_ms FROM steward.governor') ];
@@ -47,7 +59,8 @@ sub one_window
 foreach my $slow (
 	'DO $$BEGIN PERFORM pg_sleep(0.4); END$$',
 	'CALL slow_proc()',
-	'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT pg_sleep(0.4)')
+	'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT pg_sleep(0.4)',
+	'COPY (SELECT pg_sleep(0.4)) TO STDOUT')
 {
 	my $r = one_window($slow);
 	note "$slow: calls $r->[0], p99 $r->[1] ms";
@@ -63,6 +76,15 @@ foreach my $slow ('SELECT pg_sleep(0.4)', 'SELECT slow_fn()',
 	note "$slow: calls $r->[0], p99 $r->[1] ms";
 	ok($r->[1] >= 300, "$slow: a slow query makes the p99 ($r->[1] ms)");
 }
+
+# A slow query in the extended protocol is a client's query too; a slow
+# utility statement sent so is not.
+my $r = one_window('SELECT pg_sleep(0.4)', 1);
+note "extended SELECT pg_sleep(0.4): calls $r->[0], p99 $r->[1] ms";
+ok($r->[1] >= 300, "a slow query in the extended protocol makes the p99 ($r->[1] ms)");
+$r = one_window('CALL slow_proc()', 1);
+note "extended CALL slow_proc(): calls $r->[0], p99 $r->[1] ms";
+ok($r->[1] < 200, "a slow CALL in the extended protocol leaves the p99 ($r->[1] ms)");
 
 $node->stop;
 done_testing();
