@@ -51653,3 +51653,13 @@ BEGIN
     END IF;
 END
 $$;
+
+-- newcomer54: the four public functions psql df+ showed without a description.
+COMMENT ON FUNCTION steward.capacity_sample() IS
+  'takes a capacity sample now (the background worker takes them on its own schedule); refused on a standby';
+COMMENT ON FUNCTION steward.capacity_report(numeric, numeric, numeric, integer, numeric, numeric) IS
+  'the guide''s capacity table: capacity_estimate as one row per assumption';
+COMMENT ON FUNCTION steward.idempotency_counters() IS
+  'per-scope idempotency-key counters since the server started (new, replay, mismatch, in_progress, expired, purged); read through steward.idempotency_stats';
+COMMENT ON FUNCTION steward.detach_state_machine(regclass, name) IS
+  'removes the state machine rule of a state column (the column and its values stay)';

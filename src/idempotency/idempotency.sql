@@ -165,6 +165,8 @@ CREATE FUNCTION steward.idempotency_counters(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'steward_idempotency_counters'
 LANGUAGE C STRICT VOLATILE;
+COMMENT ON FUNCTION steward.idempotency_counters() IS
+  'per-scope idempotency-key counters since the server started (new, replay, mismatch, in_progress, expired, purged); read through steward.idempotency_stats';
 
 CREATE VIEW steward.idempotency_stats AS
     SELECT scope, new, replay, mismatch, in_progress, expired, purged,

@@ -954,6 +954,8 @@ CREATE FUNCTION steward.detach_state_machine(tbl regclass, col name)
 RETURNS void
 AS 'MODULE_PATHNAME', 'steward_detach_state_machine'
 LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION steward.detach_state_machine(regclass, name) IS
+  'removes the state machine rule of a state column (the column and its values stay)';
 
 -- Validation checks per (table, state): a query returning the number of
 -- violating rows.

@@ -173,6 +173,8 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION steward.capacity_sample() FROM PUBLIC;
+COMMENT ON FUNCTION steward.capacity_sample() IS
+  'takes a capacity sample now (the background worker takes them on its own schedule); refused on a standby';
 
 -- C: the ownership check must see the current user (SET ROLE included),
 -- which a SECURITY DEFINER function cannot.
@@ -397,4 +399,6 @@ BEGIN
      ORDER BY n;
 END
 $$;
+COMMENT ON FUNCTION steward.capacity_report(numeric, numeric, numeric, integer, numeric, numeric) IS
+  'the guide''s capacity table: capacity_estimate as one row per assumption';
 
