@@ -51663,3 +51663,33 @@ COMMENT ON FUNCTION steward.idempotency_counters() IS
   'per-scope idempotency-key counters since the server started (new, replay, mismatch, in_progress, expired, purged); read through steward.idempotency_stats';
 COMMENT ON FUNCTION steward.detach_state_machine(regclass, name) IS
   'removes the state machine rule of a state column (the column and its values stay)';
+
+-- newcomer54: an interrupted run_transition showed an ETA although nothing moves it.
+CREATE OR REPLACE VIEW steward.transition_progress WITH (security_invoker = true) AS
+SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
+       r.rows_done,
+       greatest(r.rows_total - r.rows_done, 0) AS rows_remaining,
+       round((r.rows_done / nullif(extract(epoch FROM coalesce(r.last_batch_at, r.started_at)
+                                                    - r.started_at), 0))::numeric, 1)
+           AS rows_per_sec,
+       -- Only a run still executing has an ETA: an interrupted one (its
+       -- session terminated, the server restarted) moves nothing until it
+       -- is called again, as a cancelled one.
+       CASE WHEN r.finished_at IS NULL AND r.rows_done > 0
+                 AND steward._transition_running(r.pid, r.started_at) THEN
+           (greatest(r.rows_total - r.rows_done, 0)
+            * ((r.last_batch_at - r.started_at) / r.rows_done))
+       END AS eta,
+       r.started_at, r.last_batch_at, r.batches, r.retries,
+       r.finished_at,
+       CASE WHEN r.finished_at IS NOT NULL THEN r.status
+            WHEN steward._transition_running(r.pid, r.started_at) THEN 'running'
+            ELSE 'interrupted' END AS status,
+       -- While it runs, what the governor lets it do now, and why not more.
+       g.batch_size,
+       round(g.rows_per_sec::numeric, 1) AS current_rows_per_sec,
+       g.throttled_by
+  FROM steward.transition_runs r
+  LEFT JOIN steward._governor_jobs() g
+         ON g.kind = 'transition' AND g.ref = r.id AND g.pid = r.pid
+        AND g.finished_at IS NULL AND r.finished_at IS NULL;

@@ -1404,7 +1404,11 @@ SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
        round((r.rows_done / nullif(extract(epoch FROM coalesce(r.last_batch_at, r.started_at)
                                                     - r.started_at), 0))::numeric, 1)
            AS rows_per_sec,
-       CASE WHEN r.finished_at IS NULL AND r.rows_done > 0 THEN
+       -- Only a run still executing has an ETA: an interrupted one (its
+       -- session terminated, the server restarted) moves nothing until it
+       -- is called again, as a cancelled one.
+       CASE WHEN r.finished_at IS NULL AND r.rows_done > 0
+                 AND steward._transition_running(r.pid, r.started_at) THEN
            (greatest(r.rows_total - r.rows_done, 0)
             * ((r.last_batch_at - r.started_at) / r.rows_done))
        END AS eta,
