@@ -431,16 +431,27 @@ check_replacements(List *relids)
 	}
 }
 
-/* 42809 unless idx names an index (or a partitioned index) now. */
+/*
+ * 42809 unless idx names an index (or a partitioned index) now.  A
+ * relation that exists is named, as PostgreSQL names it ("t" is not an
+ * index): its OID means nothing to the user who passed 't'::regclass.
+ */
 static void
 check_is_index(Oid idx)
 {
 	char		relkind = get_rel_relkind(idx);
+	char	   *name;
 
-	if (relkind != RELKIND_INDEX && relkind != RELKIND_PARTITIONED_INDEX)
+	if (relkind == RELKIND_INDEX || relkind == RELKIND_PARTITIONED_INDEX)
+		return;
+	name = relkind != '\0' ? get_rel_name(idx) : NULL;
+	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("relation with OID %u is not an index", idx)));
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("\"%s\" is not an index", name)));
 }
 
 /*
