@@ -19,3 +19,14 @@ SELECT steward._release_method(0);
 DROP TABLE fz495_t, fz495_p;
 DROP VIEW fz495_v;
 DROP SEQUENCE fz495_s;
+-- An index of another access method is refused (42809), not judged by
+-- its strategy 1 (btree's "<"), which told a btree primary key over
+-- integer that integer "has neither a btree comparison nor a hash
+-- function".
+CREATE TABLE fz495_k (id int PRIMARY KEY, k text);
+CREATE INDEX fz495_k_hash ON fz495_k USING hash (k);
+SELECT steward._release_method('fz495_k_pkey');
+SELECT steward._release_method('fz495_k_hash');
+CREATE INDEX fz495_k_steward ON fz495_k USING steward_hash (k);
+SELECT steward._release_method('fz495_k_steward');
+DROP TABLE fz495_k;

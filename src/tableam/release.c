@@ -478,6 +478,17 @@ steward_release_method(PG_FUNCTION_ARGS)
 	check_is_index(idx);
 	steward_check_table_owner(idx);
 	idxrel = index_open(idx, NoLock);
+	/*
+	 * release_method reads the "=" as a steward_hash opclass keeps it
+	 * (strategy 1); in another method strategy 1 is something else (btree's
+	 * "<"), which would give a wrong refusal or a wrong method.
+	 */
+	if (idxrel->rd_rel->relam != get_index_am_oid("steward_hash", false))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("index \"%s\" is not a steward_hash index",
+						RelationGetRelationName(idxrel)),
+				 errdetail("Only a steward_hash index needs a core access method when its table is released; other indexes are kept as they are.")));
 	method = release_method(idxrel);
 
 	index_close(idxrel, AccessShareLock);
