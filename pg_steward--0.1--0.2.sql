@@ -51693,3 +51693,36 @@ SELECT r.id, r.relid, r.state_column, r.from_state, r.to_state,
   LEFT JOIN steward._governor_jobs() g
          ON g.kind = 'transition' AND g.ref = r.id AND g.pid = r.pid
         AND g.finished_at IS NULL AND r.finished_at IS NULL;
+
+-- fuzz52: a relayout name with no tables is refused with 42704, not
+-- PL/pgSQL's "record is not assigned yet".
+CREATE OR REPLACE FUNCTION steward._relayout_tables(mig text, OUT old_rel regclass, OUT new_rel regclass,
+                                         OUT relname name, OUT key_columns name[],
+                                         OUT key_types text[])
+RETURNS record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF mig IS NULL THEN
+        RAISE EXCEPTION 'relayout name must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    -- Either row may be missing: the catalog's row security hides the row
+    -- of a layout that was dropped from the owner (relayout_alive).
+    SELECT o.relid, n.relid, coalesce(o.relname, n.relname), coalesce(o.key_columns, n.key_columns),
+           coalesce(o.key_types, n.key_types)
+      INTO old_rel, new_rel, relname, key_columns, key_types
+      FROM (SELECT 1) x
+      LEFT JOIN steward.migration_tables o ON o.migration = mig AND o.ord = 1
+      LEFT JOIN steward.migration_tables n ON n.migration = mig AND n.ord = 2
+     WHERE o.relid IS NOT NULL OR n.relid IS NOT NULL;
+    -- Neither: no relayout of that name the caller may see.  Its callers
+    -- read the fields of this record at once, which would otherwise fail
+    -- with PL/pgSQL's 'record "t" is not assigned yet' (55000).
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relayout "%" does not exist', mig
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'steward.migrations lists the migrations and their steps.';
+    END IF;
+END
+$$;
